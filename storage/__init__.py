@@ -1,0 +1,1 @@
+"""Persistence: models, the unit of work, the encrypted vault, the audit chain, migrations."""
