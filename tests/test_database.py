@@ -60,7 +60,7 @@ async def test_sqlite_pragmas_are_set(data_dir) -> None:  # type: ignore[no-unty
 
 
 async def test_foreign_keys_are_enforced(database: Database) -> None:
-    with pytest.raises(Exception, match="(?i)foreign key"):
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
         async with database.unit_of_work() as session:
             session.add(Application(applicant_id=999_999))
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 12:56:33.701060
+Create Date: 2026-11-27 12:58:35.718044
 """
 
 from collections.abc import Sequence
