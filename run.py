@@ -5,11 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from storage.database import Database
+    from storage.keyring import Keyring
+
+# PTB 22 reports retry_after as a timedelta only when asked; the old int form is deprecated.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 log = logging.getLogger("loanbot")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -65,6 +76,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except Exception as error:
+        # Imported only here so commands that never touch them do not load them at start.
+        from storage.backup import BackupError
+        from storage.migrate import SchemaTooNewError
+
+        if not isinstance(error, BackupError | SchemaTooNewError):
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 class CommandError(Exception):
@@ -89,6 +109,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from storage.database import Database
     from storage.migrate import migrate
 
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     database = Database(settings.database_url)
     try:
         await migrate(database)
@@ -117,9 +138,93 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             rotation = await rotate_keys(database, keyring, settings.files_dir)
             print(rotation.describe())
             return 0
+        if command == "officer":
+            from backoffice.cli import add_officer_command
+
+            return await add_officer_command(settings, database, keyring, args.name, args.role)
+        if command == "serve":
+            return await serve(settings, database, keyring)
         raise CommandError(f"the command {command!r} is not available yet")
     finally:
         await database.dispose()
+
+
+SANDBOX_TOKEN = "1000000001:SANDBOX-not-a-real-token"  # noqa: S105 - loopback emulator only
+
+
+async def serve(settings: Settings, database: Database, keyring: Keyring) -> int:
+    """Run the bot, its outbox dispatcher and the back-office until SIGINT or SIGTERM."""
+    from aiohttp import web
+    from sqlalchemy import func, select
+
+    from backoffice.app import create_app
+    from bot.application import build_application, prepare
+    from bot.context import BotServices
+    from bot.outbox_dispatcher import OutboxDispatcher
+    from bot.sandbox import BotApiEmulator
+    from lending.products import ProductLimits
+    from storage.applications import Drafts
+    from storage.fields import FieldCipher
+    from storage.models import Officer
+    from storage.types import utcnow
+    from storage.vault import Vault
+
+    vault = Vault(settings.files_dir, keyring)
+    cipher = FieldCipher(keyring)
+    services = BotServices(settings, database, vault, Drafts(cipher), ProductLimits(), utcnow)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+
+    async with AsyncExitStack() as stack:
+        if settings.telegram_bot_token is None:
+            emulator = BotApiEmulator(token=SANDBOX_TOKEN, bot_username="sme_loan_sandbox_bot")
+            await emulator.start(settings.sandbox_host, settings.sandbox_port)
+            stack.push_async_callback(emulator.stop)
+            token, api_url = SANDBOX_TOKEN, emulator.url
+        else:
+            emulator = None
+            token, api_url = settings.telegram_bot_token.reveal(), settings.telegram_api_url
+
+        bot_app = build_application(services, token=token, api_url=api_url)
+        await bot_app.initialize()
+        stack.push_async_callback(bot_app.shutdown)
+        await prepare(bot_app)
+        await bot_app.start()
+        stack.push_async_callback(bot_app.stop)
+        assert bot_app.updater is not None
+        await bot_app.updater.start_polling(poll_interval=0.0, timeout=10)
+        stack.push_async_callback(bot_app.updater.stop)
+
+        dispatcher = OutboxDispatcher(database, bot_app.bot)
+        delivery = asyncio.create_task(dispatcher.run(stop))
+
+        office = create_app(settings=settings, database=database, field_cipher=cipher, vault=vault)
+        runner = web.AppRunner(office, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, settings.backoffice_host, settings.backoffice_port)
+        await site.start()
+
+        async with database.unit_of_work() as session:
+            officers = await session.scalar(select(func.count(Officer.id)))
+        print(f"Back-office:  http://{settings.backoffice_host}:{settings.backoffice_port}/")
+        if emulator is not None:
+            print(
+                "Sandbox mode (no TELEGRAM_BOT_TOKEN): the bot talks to a local Bot API emulator."
+            )
+            print(f"Applicant chat page:  {emulator.url}/chat")
+            print(f"Bot API emulator:     {emulator.url}  (TELEGRAM_API_URL for other tools)")
+        else:
+            print(f"Bot @{bot_app.bot.username} is polling {settings.telegram_api_url}")
+        if not officers:
+            print("No officer accounts yet. Create the first administrator with:")
+            print("    .venv/bin/python run.py officer add admin --role admin")
+        print("Press Ctrl+C to stop.")
+        await stop.wait()
+        await delivery
+    return 0
 
 
 if __name__ == "__main__":

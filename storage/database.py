@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,6 +30,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; queueing writers here, in FIFO order, is fairer
+        # and cheaper than letting every pooled connection poll the file lock.
+        self._sqlite_turn = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -41,7 +45,11 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: commits when the block ends normally, rolls back on any error."""
-        async with self.sessions() as session, session.begin():
+        if self._sqlite_turn is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._sqlite_turn, self.sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

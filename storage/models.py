@@ -117,7 +117,11 @@ class Application(Base):
     applicant: Mapped[Applicant] = relationship(back_populates="applications")
     documents: Mapped[list[Document]] = relationship(back_populates="application")
 
-    __table_args__ = (Index("ix_applications_status_submitted", "status", "submitted_at", "id"),)
+    __table_args__ = (
+        Index("ix_applications_status_submitted", "status", "submitted_at", "id"),
+        # The back-office queue pages by the keyset (submitted_at, id) across all statuses.
+        Index("ix_applications_submitted", "submitted_at", "id"),
+    )
 
 
 class Document(Base):
@@ -174,6 +178,17 @@ class OfficerSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class SignInThrottle(Base):
+    """Recent failed sign-ins from one client address; attempts wait until `next_allowed_at`."""
+
+    __tablename__ = "sign_in_throttles"
+
+    client_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_allowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AuditEvent(Base):
     """One audited action; `hash` chains it to the event before (design §4.7)."""
 
@@ -190,7 +205,14 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+    # The (…, seq) indexes let the audit viewer page newest-first under a filter by walking
+    # one index range backwards, so every page costs the same however deep it is.
+    __table_args__ = (
+        Index("ix_audit_events_subject", "subject_type", "subject_id"),
+        Index("ix_audit_events_subject_seq", "subject_type", "subject_id", "seq"),
+        Index("ix_audit_events_actor_seq", "actor_id", "actor_type", "seq"),
+        Index("ix_audit_events_action_seq", "action", "seq"),
+    )
 
 
 class AuditHead(Base):
@@ -261,4 +283,5 @@ __all__ = [
     "OfficerSession",
     "OutboxMessage",
     "ProcessedUpdate",
+    "SignInThrottle",
 ]

@@ -14,6 +14,12 @@ from sqlalchemy import text
 from storage.database import Database
 from storage.migrate import migrate
 
+# PTB's time periods as timedelta: the int form of RetryAfter.retry_after is deprecated and
+# its warning would fail every test under filterwarnings=error.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+pytest_plugins = ["tests.sandbox_helpers"]
+
 POSTGRES_URL = os.environ.get(
     "LOANBOT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

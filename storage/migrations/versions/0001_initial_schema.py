@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 12:58:35.718044
+Create Date: 2026-11-27 13:16:15.593015
 """
 
 from collections.abc import Sequence
@@ -50,8 +50,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
+        batch_op.create_index("ix_audit_events_action_seq", ["action", "seq"], unique=False)
+        batch_op.create_index(
+            "ix_audit_events_actor_seq", ["actor_id", "actor_type", "seq"], unique=False
+        )
         batch_op.create_index(
             "ix_audit_events_subject", ["subject_type", "subject_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_audit_events_subject_seq", ["subject_type", "subject_id", "seq"], unique=False
         )
 
     op.create_table(
@@ -86,6 +93,14 @@ def upgrade() -> None:
         sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("processed_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("bot_id", "update_id", name=op.f("pk_processed_updates")),
+    )
+    op.create_table(
+        "sign_in_throttles",
+        sa.Column("client_address", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_failure_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_allowed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("client_address", name=op.f("pk_sign_in_throttles")),
     )
     op.create_table(
         "applications",
@@ -166,6 +181,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_applications_status_submitted", ["status", "submitted_at", "id"], unique=False
         )
+        batch_op.create_index("ix_applications_submitted", ["submitted_at", "id"], unique=False)
 
     op.create_table(
         "officer_sessions",
@@ -330,17 +346,22 @@ def downgrade() -> None:
 
     op.drop_table("officer_sessions")
     with op.batch_alter_table("applications", schema=None) as batch_op:
+        batch_op.drop_index("ix_applications_submitted")
         batch_op.drop_index("ix_applications_status_submitted")
         batch_op.drop_index(batch_op.f("ix_applications_phone_index"))
         batch_op.drop_index(batch_op.f("ix_applications_owner_id_number_index"))
         batch_op.drop_index(batch_op.f("ix_applications_applicant_id"))
 
     op.drop_table("applications")
+    op.drop_table("sign_in_throttles")
     op.drop_table("processed_updates")
     op.drop_table("officers")
     op.drop_table("audit_head")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_events_subject_seq")
         batch_op.drop_index("ix_audit_events_subject")
+        batch_op.drop_index("ix_audit_events_actor_seq")
+        batch_op.drop_index("ix_audit_events_action_seq")
         batch_op.drop_index(batch_op.f("ix_audit_events_action"))
 
     op.drop_table("audit_events")

@@ -1,0 +1,113 @@
+"""Server-side templates: Jinja2 with autoescaping, gettext per request locale, our filters.
+
+Templates translate with `{{ _("English text") }}` or `{% trans %}`; the catalog is chosen
+from the `locale` in each template's context, so one environment serves both languages
+at once without any per-request global state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from jinja2.runtime import Context
+
+from backoffice import keys
+from backoffice.sessions import SignedIn
+from locales import (
+    DEFAULT,
+    format_moment,
+    format_money,
+    format_number,
+    from_language_code,
+    translations,
+)
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+HTML_TYPE = "text/html"
+
+
+@jinja2.pass_context
+def _gettext(context: Context, message: str) -> str:
+    return translations(context.get("locale", DEFAULT)).gettext(message)
+
+
+@jinja2.pass_context
+def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    return translations(context.get("locale", DEFAULT)).ngettext(singular, plural, count)
+
+
+@jinja2.pass_context
+def _moment(context: Context, value: datetime | None) -> str:
+    if value is None:
+        return ""
+    zone = context.get("timezone")
+    local = value.astimezone(zone) if zone is not None else value
+    return format_moment(local, context.get("locale", DEFAULT))
+
+
+@jinja2.pass_context
+def _money(context: Context, value: Decimal | None) -> str:
+    return "" if value is None else format_money(value, context.get("locale", DEFAULT))
+
+
+@jinja2.pass_context
+def _number(context: Context, value: int | Decimal | None) -> str:
+    return "" if value is None else format_number(value, context.get("locale", DEFAULT))
+
+
+def setup_templates(app: web.Application) -> jinja2.Environment:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        extensions=["jinja2.ext.i18n"],
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        default_helpers=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_gettext, ngettext=_ngettext, newstyle=True
+    )
+    env.filters.update(moment=_moment, money=_money, number=_number)
+    return env
+
+
+def request_locale(request: web.Request) -> str:
+    """The signed-in officer's choice, otherwise the browser's first language."""
+    signed_in: SignedIn | None = request.get(keys.SIGNED_IN)
+    if signed_in is not None:
+        return signed_in.locale
+    first = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0]
+    return from_language_code(first)
+
+
+def translate(request: web.Request, message: str) -> str:
+    return str(translations(request[keys.LOCALE]).gettext(message))
+
+
+def render(
+    request: web.Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    csrf_token: str | None = None,
+) -> web.Response:
+    """A page in the request's language with the values every template may use."""
+    signed_in: SignedIn | None = request.get(keys.SIGNED_IN)
+    values: dict[str, Any] = {
+        "locale": request[keys.LOCALE],
+        "signed_in": signed_in,
+        "csrf_token": csrf_token or (signed_in.csrf_token if signed_in else ""),
+        "timezone": request.app[keys.SETTINGS].timezone,
+        "path": request.path,
+    }
+    values.update(context or {})
+    return aiohttp_jinja2.render_template(template, request, values, status=status)

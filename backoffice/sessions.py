@@ -1,0 +1,153 @@
+"""Server-side officer sessions (design §4.4): the cookie holds a random 256-bit token, the
+database only its SHA-256, so a copy of the database cannot be replayed as a cookie.
+
+A session is in stage "password" between the password and the TOTP code (it opens only the
+second-factor page, briefly) and in stage "full" afterwards. It ends on logout, when the
+officer is disabled, after 30 idle minutes, and 12 hours after sign-in whatever happens.
+Time comes from the caller, so tests move a clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.workflow import Role
+from storage.models import Officer, OfficerSession
+
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+PASSWORD_STAGE_TIMEOUT = timedelta(minutes=10)
+# last_seen_at is written at most this often: a write per page view would serialise readers.
+TOUCH_INTERVAL = timedelta(minutes=1)
+TOKEN_BYTES = 32
+_MAX_TOKEN_LENGTH = 64
+
+
+class Stage(StrEnum):
+    PASSWORD = "password"  # noqa: S105 (a sign-in stage, not a secret)
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session just started; `token` goes into the cookie and nowhere else."""
+
+    token: str = field(repr=False)
+    token_hash: bytes = field(repr=False)
+    csrf_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is behind a request, as far as the session says."""
+
+    token_hash: bytes = field(repr=False)
+    officer_id: int
+    username: str
+    display_name: str
+    role: Role
+    locale: str
+    stage: Stage
+    csrf_token: str = field(repr=False)
+    must_change_password: bool
+    totp_confirmed: bool
+
+    @property
+    def is_full(self) -> bool:
+        return self.stage is Stage.FULL
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode("ascii", "replace")).digest()
+
+
+async def start_session(
+    session: AsyncSession, *, officer_id: int, stage: Stage, now: datetime
+) -> NewSession:
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    csrf_token = secrets.token_urlsafe(TOKEN_BYTES)
+    token_hash = hash_token(token)
+    session.add(
+        OfficerSession(
+            token_hash=token_hash,
+            officer_id=officer_id,
+            csrf_token=csrf_token,
+            stage=stage.value,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    await session.flush()
+    return NewSession(token=token, token_hash=token_hash, csrf_token=csrf_token)
+
+
+def _expired(row: OfficerSession, now: datetime) -> bool:
+    if now - row.created_at >= ABSOLUTE_TIMEOUT or now - row.last_seen_at >= IDLE_TIMEOUT:
+        return True
+    return row.stage == Stage.PASSWORD and now - row.created_at >= PASSWORD_STAGE_TIMEOUT
+
+
+async def resume_session(session: AsyncSession, token: str, *, now: datetime) -> SignedIn | None:
+    """The live session for a cookie token, or None; expired sessions are ended on sight."""
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    found = (
+        await session.execute(
+            select(OfficerSession, Officer)
+            .join(Officer, Officer.id == OfficerSession.officer_id)
+            .where(OfficerSession.token_hash == hash_token(token))
+        )
+    ).one_or_none()
+    if found is None:
+        return None
+    row, officer = found
+    if row.ended_at is not None:
+        return None
+    try:
+        role, stage = Role(officer.role), Stage(row.stage)
+    except ValueError:
+        row.ended_at = now
+        return None
+    if officer.disabled or _expired(row, now):
+        row.ended_at = now
+        return None
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        row.last_seen_at = now
+    return SignedIn(
+        token_hash=row.token_hash,
+        officer_id=officer.id,
+        username=officer.username,
+        display_name=officer.display_name,
+        role=role,
+        locale=officer.locale,
+        stage=stage,
+        csrf_token=row.csrf_token,
+        must_change_password=officer.must_change_password,
+        totp_confirmed=officer.totp_confirmed,
+    )
+
+
+async def end_session(session: AsyncSession, token_hash: bytes, *, now: datetime) -> bool:
+    result = await session.execute(
+        update(OfficerSession)
+        .where(OfficerSession.token_hash == token_hash, OfficerSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def end_officer_sessions(session: AsyncSession, officer_id: int, *, now: datetime) -> int:
+    """End every live session of one officer (disable, role change, password or TOTP reset)."""
+    result = await session.execute(
+        update(OfficerSession)
+        .where(OfficerSession.officer_id == officer_id, OfficerSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return int(getattr(result, "rowcount", 0))

@@ -1,0 +1,167 @@
+"""The application page: answers masked by default, an audited reveal, documents, timeline.
+
+Every read is audited in the same transaction that reads: opening the page, revealing the ID
+and phone (with the reason given), and each document download.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from contextlib import aclosing
+
+from aiohttp import web
+
+from backoffice import keys
+from backoffice.casefile import find_document, load_case_file
+from backoffice.forms import read_form, text
+from backoffice.rendering import render
+from backoffice.sessions import SignedIn
+from lending.workflow import status_label
+from locales import N_
+from storage.applications import document_record
+from storage.audit import record
+from storage.fields import FieldCipher
+from storage.vault import DocumentNotFoundError, VaultError
+
+log = logging.getLogger(__name__)
+
+MAX_REASON_LENGTH = 500
+# Only types the upload check lets in are served under their own type; anything else is
+# sent as opaque bytes so a browser never renders it.
+SERVED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def _safe_name(doc_type: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "", doc_type.lower())[:40] or "document"
+
+
+def _officer(request: web.Request) -> SignedIn:
+    signed_in = request[keys.SIGNED_IN]
+    if signed_in is None:
+        raise web.HTTPForbidden
+    return signed_in
+
+
+def _cipher(request: web.Request) -> FieldCipher:
+    cipher = request.app[keys.FIELD_CIPHER]
+    if cipher is None:
+        raise web.HTTPServiceUnavailable
+    return cipher
+
+
+def _application_id(request: web.Request) -> int:
+    return int(request.match_info["application_id"])
+
+
+async def _page(
+    request: web.Request, *, reveal_reason: str | None, error: str | None = None
+) -> web.StreamResponse:
+    officer = _officer(request)
+    cipher = _cipher(request)
+    application_id = _application_id(request)
+    reveal = reveal_reason is not None and error is None
+    async with request.app[keys.DATABASE].unit_of_work() as session:
+        case = await load_case_file(session, cipher, application_id, reveal=reveal)
+        if case is None:
+            raise web.HTTPNotFound
+        details: dict[str, object] = {"role": officer.role.value}
+        if reveal:
+            details["reason"] = reveal_reason
+        await record(
+            session,
+            actor_type="officer",
+            actor_id=str(officer.officer_id),
+            action="application.personal_data_revealed" if reveal else "application.viewed",
+            subject_type="application",
+            subject_id=str(application_id),
+            details=details,
+            now=request[keys.NOW],
+        )
+    return render(
+        request,
+        "application.html",
+        {
+            "case": case,
+            "status_label": status_label,
+            "revealed": reveal,
+            "can_reveal": officer.role.value in ("officer", "approver"),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+async def show_application(request: web.Request) -> web.StreamResponse:
+    """Every answer, with the ID number and phone masked."""
+    return await _page(request, reveal_reason=None)
+
+
+async def reveal_personal_data(request: web.Request) -> web.StreamResponse:
+    """Show the unmasked ID number and phone once, for a reason that goes into the audit."""
+    form = await read_form(request)
+    reason = " ".join(text(form, "reason", max_length=MAX_REASON_LENGTH).split())
+    if not reason:
+        return await _page(
+            request, reveal_reason=None, error=N_("Give the reason for seeing this data.")
+        )
+    try:
+        return await _page(request, reveal_reason=reason)
+    except ValueError:
+        # The audit refuses a reason that itself holds an ID or phone number.
+        return await _page(
+            request,
+            reveal_reason=None,
+            error=N_("The reason must not contain an ID or phone number."),
+        )
+
+
+async def download_document(request: web.Request) -> web.StreamResponse:
+    """Stream a document out of the vault as an attachment; the download is audited first."""
+    officer = _officer(request)
+    vault = request.app[keys.VAULT]
+    if vault is None:
+        raise web.HTTPServiceUnavailable
+    application_id = _application_id(request)
+    document_id = int(request.match_info["document_id"])
+    async with request.app[keys.DATABASE].unit_of_work() as session:
+        document = await find_document(session, application_id, document_id)
+        if document is None:
+            raise web.HTTPNotFound
+        await record(
+            session,
+            actor_type="officer",
+            actor_id=str(officer.officer_id),
+            action="document.downloaded",
+            subject_type="application",
+            subject_id=str(application_id),
+            details={"document_id": document.id, "doc_type": document.doc_type},
+            now=request[keys.NOW],
+        )
+    content_type = document.content_type if document.content_type in SERVED_TYPES else ""
+    extension = SERVED_TYPES.get(content_type, "bin")
+    filename = f"{_safe_name(document.doc_type)}-{document.id}.{extension}"
+    async with aclosing(
+        vault.open(document.storage_name, document_record(application_id))
+    ) as chunks:
+        # The first chunk is read before answering, so a missing or damaged file is a clean
+        # error page rather than a cut-off download.
+        try:
+            first = await anext(chunks, b"")
+        except DocumentNotFoundError:
+            raise web.HTTPNotFound from None
+        except VaultError:
+            log.exception("document %s could not be decrypted", document.id)
+            raise web.HTTPInternalServerError from None
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": content_type or "application/octet-stream",
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            }
+        )
+        await response.prepare(request)
+        await response.write(first)
+        async for chunk in chunks:
+            await response.write(chunk)
+    await response.write_eof()
+    return response

@@ -1,0 +1,1 @@
+"""Telegram adapter: turns updates into conversation events and replies into messages."""

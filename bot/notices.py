@@ -1,0 +1,69 @@
+"""Turn outbox payloads (status changes, officer messages) into translated chat messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from telegram import InlineKeyboardMarkup
+
+from locales import N_, gettext_for
+from storage.models import OutboxMessage
+
+STATUS_CHANGED = "status_changed"
+OFFICER_MESSAGE = "officer_message"
+
+_STATUS_NOTICES = {
+    "submitted": N_(
+        "We have received your application {reference}. A loan officer will review it."
+    ),
+    "under_review": N_("Your application {reference} is now being reviewed by a loan officer."),
+    "info_requested": N_("A loan officer needs more information for your application {reference}."),
+    "pending_approval": N_(
+        "Your application {reference} has been recommended and is waiting for a final decision."
+    ),
+    "approved": N_(
+        "Good news: your application {reference} has been approved. "
+        "We will contact you about the contract."
+    ),
+    "rejected": N_(
+        "We are sorry: your application {reference} was not approved this time. "
+        "Reason given by the officer: {reason}"
+    ),
+    "accepted": N_("Thank you for accepting the offer for {reference}."),
+    "active": N_("The loan {reference} has been paid out. Repayment reminders will follow here."),
+    "closed": N_("The application {reference} is now closed."),
+    "withdrawn": N_("Your application {reference} has been withdrawn."),
+    "repaid": N_("The loan {reference} is fully repaid. Thank you!"),
+    "overdue": N_(
+        "A repayment for the loan {reference} is overdue. Please pay as soon as you can."
+    ),
+}
+_UNKNOWN_STATUS = N_("The status of your application {reference} has changed.")
+_OFFICER_MESSAGE = N_(
+    "Message from your loan officer about {reference}:\n\n{body}\n\nYou can reply here in the chat."
+)
+_NO_REASON = N_("no reason was given")
+
+
+@dataclass(frozen=True)
+class RenderedNotice:
+    text: str
+    reply_markup: InlineKeyboardMarkup | None = None
+
+
+def render_notice(message: OutboxMessage, locale: str) -> RenderedNotice:
+    """The chat text for one outbox row, in the applicant's language, user data escaped."""
+    payload = message.payload
+    reference = escape(str(payload.get("reference", "")))
+    if message.kind == OFFICER_MESSAGE:
+        body = escape(str(payload.get("body", "")))
+        return RenderedNotice(
+            gettext_for(locale, _OFFICER_MESSAGE).format(reference=reference, body=body)
+        )
+    template = _STATUS_NOTICES.get(str(payload.get("status")), _UNKNOWN_STATUS)
+    reason = payload.get("reason")
+    reason_text = escape(str(reason)) if reason else gettext_for(locale, _NO_REASON)
+    return RenderedNotice(
+        gettext_for(locale, template).format(reference=reference, reason=reason_text)
+    )

@@ -1,0 +1,343 @@
+"""One update, one unit of work: load the chat, run the flow, persist its effects, reply.
+
+Exactly once: the update id is claimed in the same transaction as the effects (design §4.9),
+so a redelivered update changes nothing. Uploads are downloaded and sealed in the vault
+outside the transaction (a 20 MB download must not hold SQLite's write lock), then attached
+in the transaction that claims the update; a lost race removes the sealed file again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, Update
+from telegram.error import TelegramError
+
+from bot.context import BotServices
+from bot.rendering import render_reply
+from bot.translate import Upload, to_input
+from bot.uploads import Refusal, UploadRefused, check_declared_size, inspect
+from conversations.effects import (
+    AttachDocument,
+    DiscardDraft,
+    Effect,
+    RecordConsent,
+    SaveAnswer,
+    SetLocale,
+    StartDraft,
+    SubmitApplication,
+)
+from conversations.events import (
+    DocumentAccepted,
+    DocumentRefused,
+    Event,
+    FileWithoutRequest,
+    SubmissionRecorded,
+)
+from conversations.flow import expected_document, handle
+from conversations.replies import Reply
+from conversations.snapshot import ApplicationInfo, Snapshot
+from locales import resolve_locale
+from storage import applications, audit
+from storage.chats import claim_update, open_chat
+from storage.models import Applicant, Application, Conversation, Document
+from storage.vault import StoredFile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Stored:
+    """An upload already sealed in the vault, waiting to be attached to the draft."""
+
+    doc_type: str
+    file: StoredFile
+    content_type: str
+    file_unique_id: str
+
+
+@dataclass
+class _Turn:
+    """What one update's transaction works on."""
+
+    session: AsyncSession
+    applicant: Applicant
+    conversation: Conversation
+    telegram_language: str | None
+    now: datetime
+    draft: Application | None = None
+    upload: _Stored | None = None
+    discarded_files: list[str] = field(default_factory=list)
+    attached: bool = False
+
+
+class ChatPipeline:
+    """Applies updates to conversations; one instance per bot, shared by all chats."""
+
+    def __init__(self, services: BotServices, bot_id: int) -> None:
+        self._services = services
+        self._bot_id = bot_id
+
+    async def process(self, update: Update, bot: Bot) -> None:
+        incoming = to_input(update)
+        chat = update.effective_chat
+        user = update.effective_user
+        if incoming is None or chat is None or user is None:
+            return
+        if update.callback_query is not None:
+            await _answer_callback(update)
+        if isinstance(incoming, Upload):
+            replies = await self._process_upload(update, incoming, bot)
+        else:
+            replies = await self._apply(update, incoming)
+        if replies is not None:
+            await self._send(bot, chat.id, replies)
+
+    async def _apply(
+        self, update: Update, event: Event, upload: _Stored | None = None
+    ) -> tuple[str, tuple[Reply, ...]] | None:
+        """Claim the update and apply `event`; None when it was applied before."""
+        assert update.effective_chat is not None and update.effective_user is not None
+        user = update.effective_user
+        async with self._services.database.unit_of_work() as session:
+            if not await claim_update(session, bot_id=self._bot_id, update_id=update.update_id):
+                return None
+            applicant, conversation = await open_chat(
+                session, telegram_user_id=user.id, chat_id=update.effective_chat.id
+            )
+            turn = _Turn(session, applicant, conversation, user.language_code, self._now())
+            turn.upload = upload
+            replies = await self._run(turn, event)
+            locale = resolve_locale(applicant.locale, user.language_code)
+        for name in turn.discarded_files:
+            self._services.vault.delete(name)
+        if upload is not None and not turn.attached:
+            self._services.vault.delete(upload.file.storage_name)
+        return locale, replies
+
+    async def _run(self, turn: _Turn, event: Event) -> tuple[Reply, ...]:
+        snapshot = await self._snapshot(turn)
+        outcome = handle(snapshot, event)
+        turn.conversation.state = outcome.state
+        turn.conversation.context = outcome.context
+        replies = list(outcome.replies)
+        for effect in outcome.effects:
+            reference = await self._effect(turn, effect)
+            if reference is not None:
+                snapshot = await self._snapshot(turn)
+                follow_up = handle(snapshot, SubmissionRecorded(reference))
+                turn.conversation.state = follow_up.state
+                turn.conversation.context = follow_up.context
+                replies.extend(follow_up.replies)
+        return tuple(replies)
+
+    async def _effect(self, turn: _Turn, effect: Effect) -> str | None:
+        """Persist one effect; returns the new reference when the draft was submitted."""
+        session, applicant = turn.session, turn.applicant
+        actor = {"actor_type": "applicant", "actor_id": str(applicant.id)}
+        if isinstance(effect, SetLocale):
+            applicant.locale = effect.locale
+            if turn.draft is not None:
+                turn.draft.locale = effect.locale
+        elif isinstance(effect, StartDraft):
+            await self._draft(turn, create=True)
+        elif isinstance(effect, RecordConsent):
+            draft = await self._draft(turn, create=True)
+            draft.consent_version = effect.version
+            draft.consent_at = turn.now
+            await audit.record(
+                session, **actor, action="consent.recorded", subject_type="application",
+                subject_id=str(draft.id), details={"version": effect.version}, now=turn.now,
+            )  # fmt: skip
+        elif isinstance(effect, SaveAnswer):
+            draft = await self._draft(turn, create=True)
+            self._services.drafts.save(draft, effect.field, effect.value)
+        elif isinstance(effect, AttachDocument):
+            await self._attach(turn, effect.doc_type)
+        elif isinstance(effect, SubmitApplication):
+            draft = await self._draft(turn, create=False)
+            reference = await applications.submit(
+                session, draft, now=turn.now, timezone=self._services.settings.timezone
+            )
+            turn.conversation.application_id = None
+            await audit.record(
+                session, **actor, action="application.submitted", subject_type="application",
+                subject_id=str(draft.id), details={"reference": reference}, now=turn.now,
+            )  # fmt: skip
+            turn.draft = None
+            return reference
+        elif isinstance(effect, DiscardDraft):
+            await self._discard(turn)
+        return None
+
+    async def _draft(self, turn: _Turn, *, create: bool) -> Application:
+        if turn.draft is None and turn.conversation.application_id is not None:
+            turn.draft = await turn.session.get(Application, turn.conversation.application_id)
+        if turn.draft is None:
+            if not create:
+                raise LookupError("the conversation has no draft application")
+            locale = resolve_locale(turn.applicant.locale, turn.telegram_language)
+            turn.draft = await self._services.drafts.start(turn.session, turn.applicant, locale)
+            turn.conversation.application_id = turn.draft.id
+        return turn.draft
+
+    async def _attach(self, turn: _Turn, doc_type: str) -> None:
+        upload = turn.upload
+        if upload is None:
+            raise LookupError("AttachDocument without a stored upload")
+        draft = await self._draft(turn, create=False)
+        for earlier in await applications.active_documents(turn.session, draft.id):
+            if earlier.doc_type == doc_type:
+                earlier.replaced_at = turn.now
+        document = Document(
+            application_id=draft.id,
+            doc_type=doc_type,
+            storage_name=upload.file.storage_name,
+            content_type=upload.content_type,
+            size=upload.file.size,
+            telegram_file_unique_id=upload.file_unique_id,
+            key_id=upload.file.key_id,
+            created_at=turn.now,
+        )
+        turn.session.add(document)
+        await turn.session.flush()
+        await audit.record(
+            turn.session, actor_type="applicant", actor_id=str(turn.applicant.id),
+            action="document.received", subject_type="application", subject_id=str(draft.id),
+            details={"document_id": document.id, "doc_type": doc_type,
+                     "content_type": upload.content_type, "size": upload.file.size},
+            now=turn.now,
+        )  # fmt: skip
+        turn.attached = True
+
+    async def _discard(self, turn: _Turn) -> None:
+        if turn.conversation.application_id is None:
+            return
+        draft = await self._draft(turn, create=False)
+        turn.conversation.application_id = None
+        await turn.session.flush()
+        documents = (
+            await turn.session.scalars(select(Document).where(Document.application_id == draft.id))
+        ).all()
+        turn.discarded_files.extend(d.storage_name for d in documents)
+        await turn.session.execute(delete(Document).where(Document.application_id == draft.id))
+        await audit.record(
+            turn.session, actor_type="applicant", actor_id=str(turn.applicant.id),
+            action="draft.discarded", subject_type="application", subject_id=str(draft.id),
+            now=turn.now,
+        )  # fmt: skip
+        await turn.session.delete(draft)
+        turn.draft = None
+
+    async def _snapshot(self, turn: _Turn) -> Snapshot:
+        session, applicant = turn.session, turn.applicant
+        draft = None
+        if turn.conversation.application_id is not None:
+            draft = await self._draft(turn, create=False)
+        documents: frozenset[str] = frozenset()
+        answers = {}
+        if draft is not None:
+            answers = self._services.drafts.answers(draft)
+            active = await applications.active_documents(session, draft.id)
+            documents = frozenset(d.doc_type for d in active)
+        zone = self._services.settings.timezone
+        infos = tuple(
+            ApplicationInfo(
+                o.reference,
+                o.status,
+                o.submitted_at.astimezone(zone) if o.submitted_at else None,
+                o.amount,
+            )
+            for o in await applications.overview(session, applicant.id)
+        )
+        open_application = await applications.open_application(session, applicant.id)
+        return Snapshot(
+            state=turn.conversation.state,
+            context=dict(turn.conversation.context or {}),
+            locale=applicant.locale,
+            telegram_language=turn.telegram_language,
+            answers=answers,
+            documents=documents,
+            applications=infos,
+            has_draft=draft is not None,
+            open_application_reference=open_application.reference if open_application else None,
+            today=turn.now.astimezone(zone).date(),
+        )
+
+    async def _process_upload(
+        self, update: Update, upload: Upload, bot: Bot
+    ) -> tuple[str, tuple[Reply, ...]] | None:
+        assert update.effective_chat is not None and update.effective_user is not None
+        expected, draft_id, duplicate = await self._expectation(update, upload)
+        if expected is None or draft_id is None:
+            return await self._apply(update, FileWithoutRequest())
+        if duplicate:
+            return await self._apply(update, DocumentRefused("duplicate"))
+        try:
+            check_declared_size(upload.file_size)
+            telegram_file = await bot.get_file(upload.file_id)
+            check_declared_size(telegram_file.file_size)
+            data = bytes(await telegram_file.download_as_bytearray())
+            kind = inspect(data)
+        except UploadRefused as refusal:
+            return await self._apply(update, DocumentRefused(refusal.reason.value))
+        except TelegramError as error:
+            log.warning("could not download an upload: %s", type(error).__name__)
+            reason = Refusal.TOO_BIG if "too big" in str(error).lower() else Refusal.UNREADABLE
+            return await self._apply(update, DocumentRefused(reason.value))
+        stored = await self._services.vault.store_bytes(
+            applications.document_record(draft_id), data
+        )
+        pending = _Stored(expected, stored, kind.content_type, upload.file_unique_id)
+        return await self._apply(update, DocumentAccepted(expected, upload.file_name), pending)
+
+    async def _expectation(
+        self, update: Update, upload: Upload
+    ) -> tuple[str | None, int | None, bool]:
+        """Which document the flow is asking for, on which draft, and whether it is a resend."""
+        assert update.effective_chat is not None and update.effective_user is not None
+        user = update.effective_user
+        async with self._services.database.unit_of_work() as session:
+            applicant, conversation = await open_chat(
+                session, telegram_user_id=user.id, chat_id=update.effective_chat.id
+            )
+            turn = _Turn(session, applicant, conversation, user.language_code, self._now())
+            snapshot = await self._snapshot(turn)
+            expected = expected_document(snapshot)
+            draft_id = conversation.application_id
+            duplicate = False
+            if expected is not None and draft_id is not None:
+                active = await applications.active_documents(session, draft_id)
+                duplicate = any(d.telegram_file_unique_id == upload.file_unique_id for d in active)
+        return expected, draft_id, duplicate
+
+    async def _send(self, bot: Bot, chat_id: int, result: tuple[str, tuple[Reply, ...]]) -> None:
+        locale, replies = result
+        for reply in replies:
+            rendered = render_reply(reply, locale)
+            try:
+                await bot.send_message(
+                    chat_id=chat_id,
+                    text=rendered.text,
+                    parse_mode="HTML",
+                    reply_markup=rendered.markup,
+                )
+            except TelegramError as error:
+                log.warning("reply to a chat failed: %s", type(error).__name__)
+                return
+
+    def _now(self) -> datetime:
+        return self._services.clock()
+
+
+async def _answer_callback(update: Update) -> None:
+    """Stop the button's spinner; a failure here must not lose the press itself."""
+    assert update.callback_query is not None
+    try:
+        await update.callback_query.answer()
+    except TelegramError as error:
+        log.info("could not answer a callback query: %s", type(error).__name__)

@@ -1,0 +1,163 @@
+"""The applicant conversation's states and transitions: one `transitions` Machine for all chats.
+
+The machine is built once at import and never holds a chat between events: `flow.handle`
+adds a fresh per-event model in the stored state, fires one or two triggers and removes it
+again (the `add_model` / `remove_model` pattern the transitions README recommends). Entering a
+state asks its question, through the model's `ask_question` callback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import pairwise
+from typing import Any
+
+from transitions import EventData, Machine
+
+from conversations.effects import ANSWER_FIELDS
+
+# The questions of the company, owner and loan sections, in the order they are asked; each
+# state is named after the answer field it fills.
+QUESTIONS = ANSWER_FIELDS
+
+# States in which the applicant has a draft application on file.
+DRAFT_STATES = (*QUESTIONS, "documents", "document_upload", "summary", "edit_choice")
+
+STATES = (
+    "new",
+    "language",
+    "consent",
+    "consent_declined",
+    *DRAFT_STATES,
+    "confirm_cancel",
+    "submitting",
+    "idle",
+)
+
+# Fields whose question the summary offers to edit; "documents" reopens the checklist.
+EDIT_TARGETS = (*QUESTIONS, "documents")
+
+
+def _returns_to(state: str) -> Callable[[EventData], bool]:
+    def condition(event: EventData) -> bool:
+        return bool(getattr(event.model, "resume_state", None) == state)
+
+    # Named so the generated diagram says where "No, continue" leads.
+    condition.__name__ = f"was_at_{state}"
+    return condition
+
+
+def _question_transitions() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    following = {
+        **dict(pairwise(QUESTIONS)),
+        "security_type": "documents",
+        "security_details": "documents",
+    }
+    for field in QUESTIONS:
+        if field == "security_type":
+            rows.append(
+                {
+                    "trigger": "answered",
+                    "source": field,
+                    "dest": "security_details",
+                    "conditions": "needs_security_details",
+                }
+            )
+        rows.append(
+            {"trigger": "answered", "source": field, "dest": "summary", "conditions": "editing"}
+        )
+        rows.append({"trigger": "answered", "source": field, "dest": following[field]})
+    return rows
+
+
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "begin", "source": ["new", "idle", "consent_declined"], "dest": "language"},
+    {"trigger": "language_chosen", "source": ["new", "language"], "dest": "consent"},
+    {"trigger": "agree", "source": "consent", "dest": QUESTIONS[0]},
+    {"trigger": "decline", "source": "consent", "dest": "consent_declined"},
+    {"trigger": "reread", "source": "consent_declined", "dest": "consent"},
+    {"trigger": "restart", "source": ["idle", "consent_declined"], "dest": "consent"},
+    *_question_transitions(),
+    {"trigger": "choose_document", "source": "documents", "dest": "document_upload"},
+    {"trigger": "document_received", "source": "document_upload", "dest": "documents"},
+    {"trigger": "document_refused", "source": "document_upload", "dest": "documents"},
+    {"trigger": "back_to_checklist", "source": "document_upload", "dest": "documents"},
+    {
+        "trigger": "documents_done",
+        "source": "documents",
+        "dest": "summary",
+        "conditions": "documents_complete",
+    },
+    {"trigger": "edit", "source": "summary", "dest": "edit_choice"},
+    *(
+        {"trigger": f"edit_{target}", "source": "edit_choice", "dest": target}
+        for target in EDIT_TARGETS
+    ),
+    {"trigger": "back_to_summary", "source": "edit_choice", "dest": "summary"},
+    {
+        "trigger": "submit",
+        "source": "summary",
+        "dest": "documents",
+        "unless": "documents_complete",
+    },
+    {"trigger": "submit", "source": "summary", "dest": "submitting"},
+    {"trigger": "recorded", "source": "submitting", "dest": "idle"},
+    {"trigger": "submission_lost", "source": "submitting", "dest": "summary"},
+    {"trigger": "cancel", "source": list(DRAFT_STATES), "dest": "confirm_cancel"},
+    {"trigger": "discard", "source": "confirm_cancel", "dest": "idle"},
+    *(
+        {
+            "trigger": "keep",
+            "source": "confirm_cancel",
+            "dest": state,
+            "conditions": _returns_to(state),
+        }
+        for state in DRAFT_STATES
+    ),
+]
+
+
+class SharedMachine(Machine):
+    """A Machine whose models are attached for one event and fired only through `events`.
+
+    Binding the per-model convenience methods (`trigger`, `may_*`, `is_*` and one per
+    trigger) would build about a hundred partials for each event only to throw them away,
+    so attaching a model records its state and nothing else.
+    """
+
+    def _checked_assignment(self, model: object, name: str, func: Callable[..., object]) -> None:
+        return None
+
+
+MACHINE = SharedMachine(
+    model=None,
+    states=list(STATES),
+    transitions=TRANSITIONS,
+    initial="new",
+    auto_transitions=False,
+    send_event=True,
+    after_state_change="ask_question",
+)
+
+# Adding and removing models mutates the shared machine; handle() may be called from worker
+# threads (asyncio.to_thread), so one chat at a time passes through it. Each pass is short.
+_MACHINE_LOCK = threading.Lock()
+
+
+@contextmanager
+def attached(model: object, state: str) -> Iterator[None]:
+    """Put `model` on the shared machine in `state` for the duration of one event."""
+    with _MACHINE_LOCK:
+        MACHINE.add_model(model, initial=state)
+        try:
+            yield
+        finally:
+            MACHINE.remove_model(model)
+
+
+def fire(model: object, trigger: str) -> bool:
+    """Fire `trigger` for `model`; False when no transition's conditions held."""
+    return MACHINE.events[trigger].trigger(model)

@@ -1,0 +1,155 @@
+"""Draft and submitted applications as the bot sees them: answers in, encrypted where C2."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.reference import application_reference
+from storage.fields import FieldCipher
+from storage.models import Applicant, Application, Document
+
+Answer = str | int | Decimal
+
+TABLE = "applications"
+PLAIN_FIELDS = frozenset(
+    {
+        "company_name",
+        "credit_code",
+        "industry",
+        "years_in_operation",
+        "employees",
+        "owner_name",
+        "amount",
+        "term_months",
+        "purpose",
+        "repayment_method",
+        "security_type",
+        "security_details",
+    }
+)
+SEARCHABLE_FIELDS = {"owner_id_number": "owner_id_number", "phone": "phone"}
+FINAL_STATUSES = frozenset({"rejected", "closed", "withdrawn", "repaid"})
+
+
+def document_record(application_id: int) -> str:
+    """The vault record a document is bound to: moving it to another application fails."""
+    return f"application:{application_id}"
+
+
+@dataclass(frozen=True)
+class ApplicationOverview:
+    reference: str | None
+    status: str
+    submitted_at: datetime | None
+    amount: Decimal | None
+
+
+class Drafts:
+    """Reads and writes answers on applications, encrypting C2 fields with their row id."""
+
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    async def start(self, session: AsyncSession, applicant: Applicant, locale: str) -> Application:
+        application = Application(applicant_id=applicant.id, status="draft", locale=locale)
+        session.add(application)
+        await session.flush()
+        return application
+
+    def answers(self, application: Application) -> dict[str, Answer]:
+        values: dict[str, Answer] = {}
+        for field in PLAIN_FIELDS:
+            value = getattr(application, field)
+            if value is not None:
+                values[field] = value
+        if application.annual_revenue_enc is not None:
+            values["annual_revenue"] = self._cipher.decrypt_decimal(
+                application.annual_revenue_enc,
+                table=TABLE,
+                column="annual_revenue",
+                row_id=application.id,
+            )
+        for field in SEARCHABLE_FIELDS:
+            blob = getattr(application, f"{field}_enc")
+            if blob is not None:
+                values[field] = self._cipher.decrypt(
+                    blob, table=TABLE, column=field, row_id=application.id
+                )
+        return values
+
+    def save(self, application: Application, field: str, value: Answer) -> None:
+        """Store one answer; the application must already have its id (flushed)."""
+        if field in PLAIN_FIELDS:
+            setattr(application, field, value)
+        elif field == "annual_revenue":
+            if not isinstance(value, Decimal):
+                raise TypeError("annual revenue must be a Decimal")
+            application.annual_revenue_enc = self._cipher.encrypt_decimal(
+                value, table=TABLE, column=field, row_id=application.id
+            )
+        elif field in SEARCHABLE_FIELDS:
+            text = str(value)
+            setattr(
+                application,
+                f"{field}_enc",
+                self._cipher.encrypt(text, table=TABLE, column=field, row_id=application.id),
+            )
+            setattr(
+                application,
+                f"{field}_index",
+                self._cipher.blind_index(text, column=SEARCHABLE_FIELDS[field]),
+            )
+        else:
+            raise ValueError(f"unknown answer field {field!r}")
+
+
+async def submit(
+    session: AsyncSession, application: Application, *, now: datetime, timezone: ZoneInfo
+) -> str:
+    """Give the application its reference and mark it submitted."""
+    application.reference = application_reference(now.astimezone(timezone).year, application.id)
+    application.status = "submitted"
+    application.submitted_at = now
+    await session.flush()
+    return application.reference
+
+
+async def active_documents(session: AsyncSession, application_id: int) -> Sequence[Document]:
+    query = select(Document).where(
+        Document.application_id == application_id, Document.replaced_at.is_(None)
+    )
+    return (await session.scalars(query.order_by(Document.id))).all()
+
+
+async def overview(session: AsyncSession, applicant_id: int) -> list[ApplicationOverview]:
+    query = (
+        select(Application)
+        .where(Application.applicant_id == applicant_id, Application.status != "draft")
+        .order_by(Application.id)
+    )
+    return [
+        ApplicationOverview(a.reference, a.status, a.submitted_at, a.amount)
+        for a in (await session.scalars(query)).all()
+    ]
+
+
+async def open_application(session: AsyncSession, applicant_id: int) -> Application | None:
+    """The applicant's submitted application that is not final yet (at most one at a time)."""
+    query = select(Application).where(
+        Application.applicant_id == applicant_id,
+        Application.status != "draft",
+        Application.status.not_in(FINAL_STATUSES),
+    )
+    return (await session.scalars(query.order_by(Application.id.desc()).limit(1))).first()
+
+
+async def count_documents(session: AsyncSession, application_id: int) -> int:
+    query = select(func.count(Document.id)).where(Document.application_id == application_id)
+    return int((await session.scalar(query)) or 0)

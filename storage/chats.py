@@ -1,0 +1,66 @@
+"""Per-chat persistence for the bot: exactly-once update records and the conversation row."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Applicant, Conversation, ProcessedUpdate
+
+NEW_CONVERSATION = "new"
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+async def claim_update(session: AsyncSession, *, bot_id: int, update_id: int) -> bool:
+    """Record the update as processed; False when it already was (a redelivery).
+
+    The row commits with the update's effects, so an update is applied exactly once even if
+    Telegram delivers it again or the process restarts between receiving and confirming it.
+    """
+    statement = (
+        _insert(session)(ProcessedUpdate)
+        .values(bot_id=bot_id, update_id=update_id)
+        .on_conflict_do_nothing()
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def open_chat(
+    session: AsyncSession, *, telegram_user_id: int, chat_id: int
+) -> tuple[Applicant, Conversation]:
+    """The applicant and their conversation, created on first contact, locked for this update.
+
+    On PostgreSQL the conversation row is locked `FOR UPDATE`, which keeps one chat's updates
+    in order across several bot processes (design §5); SQLite's write lock already does.
+    """
+    insert = _insert(session)
+    await session.execute(
+        insert(Applicant)
+        .values(telegram_user_id=telegram_user_id, chat_id=chat_id, blocked_bot=False)
+        .on_conflict_do_nothing(index_elements=["telegram_user_id"])
+    )
+    applicant = (
+        await session.scalars(
+            select(Applicant).where(Applicant.telegram_user_id == telegram_user_id)
+        )
+    ).one()
+    if applicant.chat_id != chat_id or applicant.blocked_bot:
+        applicant.chat_id = chat_id
+        applicant.blocked_bot = False
+    await session.execute(
+        insert(Conversation)
+        .values(chat_id=chat_id, applicant_id=applicant.id, state=NEW_CONVERSATION, context={})
+        .on_conflict_do_nothing(index_elements=["chat_id"])
+    )
+    query = select(Conversation).where(Conversation.chat_id == chat_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    conversation = (await session.scalars(query)).one()
+    return applicant, conversation
