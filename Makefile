@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck pytest install catalogs bench clean
+.PHONY: run test lint typecheck pytest install catalogs compile-catalogs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) compile-catalogs
 	$(PY) run.py serve
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) compile-catalogs lint typecheck pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -30,10 +30,19 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+SOURCES := bot conversations lending backoffice storage locales run.py
+
+# Re-extract message ids into the template and merge them into both catalogs (translators
+# then fill in zh_Hans); the .mo files are build output, compiled on every run and test.
 catalogs: $(STAMP)
-	$(VENV)/bin/pybabel extract -F locales/babel.cfg -k _ -k N_ -k ngettext:1,2 -o locales/messages.pot --no-location --sort-output .
-	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete
-	$(VENV)/bin/pybabel compile -d locales --statistics
+	$(VENV)/bin/pybabel extract -F locales/babel.cfg -k N_ -k _ -o locales/messages.pot \
+		--no-location --sort-output --omit-header --no-wrap $(SOURCES)
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages \
+		--no-fuzzy-matching --ignore-obsolete --omit-header --no-wrap
+	$(MAKE) compile-catalogs
+
+compile-catalogs: $(STAMP)
+	$(VENV)/bin/pybabel compile -d locales -D messages --statistics
 
 bench: $(STAMP)
 	$(PY) bench/vault.py

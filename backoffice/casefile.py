@@ -38,6 +38,12 @@ ANSWER_LABELS: tuple[tuple[str, str], ...] = (
 )
 MASKED_FIELDS = {"owner_id_number": mask_id_number, "phone": mask_phone}
 MONEY_FIELDS = frozenset({"annual_revenue", "amount"})
+# What the timeline calls the events it knows; others show their action name.
+TIMELINE_LABELS = {
+    "application.submitted": N_("Submitted by the applicant"),
+    "consent.recorded": N_("Privacy notice accepted"),
+    "document.received": N_("Document received"),
+}
 # Reads are audited but are not events in the application's own story.
 _NOT_IN_TIMELINE = frozenset(
     {"application.viewed", "application.personal_data_revealed", "document.downloaded"}

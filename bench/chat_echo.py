@@ -1,15 +1,16 @@
-"""B1 baseline (design §6): a bare python-telegram-bot echo bot driven through the Bot API
-emulator, which runs in its own process together with the scripted users.
+"""B1 machinery and baseline (design §6): a bot under test polls the Bot API emulator, which
+runs in its own process together with the scripted users who load it.
 
-    python bench/chat_echo.py [--bot echo|loanbot] [--users 20] [--messages 25]
+    python bench/chat_echo.py [--bot echo|loanbot] [--users 20] [--messages 18] [--window 2]
 
-The emulator process plays Telegram and the users: each user sends a message, waits for the
-bot's answer, and sends the next (closed loop), so latency is "update queued → reply seen"
-on one clock. This process runs the bot under test, polling the emulator over HTTP.
-Prints one JSON object and a one-line summary.
+Each user follows a script of steps (an update to send and what the answer must say). A user
+may type ahead: up to `window` updates unanswered at once, except that a button press waits
+until every earlier update is answered (the keyboard has to be there to be pressed). Replies
+are matched to updates in sending order, so a reply that does not fit the oldest unanswered
+update counts as out of order. Latency is "update queued → its last reply seen", measured in
+the emulator process on one clock; the bot's CPU time is measured in this process.
 
-``bench/chat.py`` reuses :func:`run_benchmark` with the real bot's builder and its own
-conversation turn (``turn="module:function"``, resolved inside the emulator process).
+``bench/chat.py`` runs this with the echo bot and the real loan bot side by side.
 """
 
 from __future__ import annotations
@@ -17,15 +18,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import itertools
 import json
 import multiprocessing
+import os
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import traceback
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from multiprocessing.connection import Connection
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
+
+# Run as a script, so the repository root (for `bench.chat`) is not on the path by itself.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
@@ -33,14 +44,182 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from bot.sandbox import BotApiEmulator, ScriptedUser
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-BotBuilder = Callable[[ApplicationBuilder[Any, Any, Any, Any, Any, Any]], AnyApplication]
-Turn = Callable[[ScriptedUser, int], Awaitable[bool]]
-"""One measured step: act as `user` for turn n, wait for the bot's answer, return in-order."""
-
 TOKEN = "4242:BENCHMARK"
+POLL_TIMEOUT_SECONDS = 10
+REPLY_TIMEOUT_SECONDS = 60
 
 
-# --- the bot under test --------------------------------------------------------------------
+# --- the workload ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One update a scripted user sends, and what the bot must answer to it."""
+
+    send: Callable[[], Awaitable[int]]
+    expect: tuple[str, ...]
+    """A substring of each reply message, in order: one entry per message the bot sends."""
+    after_replies: bool = False
+    """Send only once every earlier update is answered (a button press needs its keyboard)."""
+    warmup: bool = False
+    """Not measured: the chat's first steps, before the repeated slice begins."""
+
+
+Script = Callable[[ScriptedUser], Iterator[Step]]
+"""A user's endless sequence of steps: warm-up steps first, then the measured ones."""
+
+
+def echo_script(user: ScriptedUser) -> Iterator[Step]:
+    """Texts that name their chat and turn; the echo must be exactly the text sent."""
+    yield Step(partial(user.send_text, "warm-up"), ("warm-up",), warmup=True)
+    for turn in itertools.count():
+        text = f"{user.user_id}:{turn}"
+        yield Step(partial(user.send_text, text), (text,))
+
+
+ECHO_SCRIPT = "bench.chat_echo:echo_script"
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    users: int
+    messages: int
+    """Measured updates per chat."""
+    script: str
+    """``"module:function"`` naming a :data:`Script`, resolved inside the emulator process."""
+    window: int = 2
+
+
+def _resolve_script(dotted: str) -> Script:
+    module_name, _, function_name = dotted.partition(":")
+    script: Script = getattr(importlib.import_module(module_name), function_name)
+    return script
+
+
+# --- the user side (runs inside the emulator process) -----------------------------------------
+
+
+class _Chat:
+    """One user's run: sends steps, matches replies to them in order, records latencies."""
+
+    def __init__(self, user: ScriptedUser, steps: Iterator[Step], latencies: list[float]) -> None:
+        self.user = user
+        self.steps = steps
+        self.latencies = latencies
+        self.out_of_order = 0
+        self._waiting: deque[tuple[float, Step]] = deque()
+
+    async def run(self, plan: LoadPlan) -> None:
+        step = next(self.steps)
+        while step.warmup:
+            await step.send()
+            if not await self._replies_fit(step):
+                raise RuntimeError(f"chat {self.user.user_id}: unexpected answer while warming up")
+            step = next(self.steps)
+        for _ in range(plan.messages):
+            while self._waiting and (step.after_replies or len(self._waiting) >= plan.window):
+                await self._answer_oldest()
+            self._waiting.append((time.perf_counter(), step))
+            await step.send()
+            step = next(self.steps)
+        while self._waiting:
+            await self._answer_oldest()
+
+    async def _answer_oldest(self) -> None:
+        started, step = self._waiting.popleft()
+        in_order = await self._replies_fit(step)
+        self.latencies.append(time.perf_counter() - started)
+        self.out_of_order += not in_order
+
+    async def _replies_fit(self, step: Step) -> bool:
+        fits = True
+        for expected in step.expect:
+            reply = await self.user.next_message(timeout=REPLY_TIMEOUT_SECONDS)
+            fits = fits and expected in (reply.text or "")
+        return fits
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+async def _drive(emulator: BotApiEmulator, plan: LoadPlan) -> dict[str, Any]:
+    script = _resolve_script(plan.script)
+    latencies: list[float] = []
+    users = [emulator.user(100_000 + n, first_name=f"User{n}") for n in range(plan.users)]
+    chats = [_Chat(user, script(user), latencies) for user in users]
+    begun = time.perf_counter()
+    await asyncio.gather(*(chat.run(plan) for chat in chats))
+    elapsed = time.perf_counter() - begun
+    latencies.sort()
+    return {
+        "chats": plan.users,
+        "updates": len(latencies),
+        "seconds": round(elapsed, 3),
+        "updates_per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "out_of_order": sum(chat.out_of_order for chat in chats),
+        "too_many_requests": emulator.stats.too_many_requests,
+    }
+
+
+def _emulator_process(connection: Connection, plan: LoadPlan) -> None:
+    """Child process: serve the Bot API, wait for "go", drive the users, report, wait for "stop"."""
+
+    async def serve() -> None:
+        emulator = BotApiEmulator(token=TOKEN, bot_username="bench_bot")
+        await emulator.start(host="127.0.0.1", port=0)
+        loop = asyncio.get_running_loop()
+        try:
+            connection.send(emulator.url)
+            await loop.run_in_executor(None, connection.recv)
+            try:
+                figures = await _drive(emulator, plan)
+            except Exception:
+                figures = {"error": traceback.format_exc()}
+            connection.send(figures)
+            await loop.run_in_executor(None, connection.recv)
+        finally:
+            await emulator.stop()
+
+    asyncio.run(serve())
+
+
+# --- the bot side (this process) ------------------------------------------------------------
+
+
+class RunningBot(Protocol):
+    async def report(self) -> dict[str, Any]:
+        """Figures only the bot's side knows (e.g. rows written), taken after the load."""
+        ...
+
+
+BotRunner = Callable[[str, str], AbstractAsyncContextManager[RunningBot]]
+"""``runner(api_url, token)``: a context in which the bot under test polls the emulator."""
+
+
+class BenchmarkError(RuntimeError):
+    """The load could not be completed (a chat timed out or got an answer it could not use)."""
+
+
+def builder_for(api_url: str, token: str) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
+    return ApplicationBuilder().token(token).base_url(f"{api_url}/bot").base_file_url(
+        f"{api_url}/file/bot"
+    )
+
+
+@asynccontextmanager
+async def polling(application: AnyApplication) -> AsyncIterator[None]:
+    """Run an initialised application's update loop the way run.py does, stop it afterwards."""
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=POLL_TIMEOUT_SECONDS)
+    try:
+        yield
+    finally:
+        await application.updater.stop()
+        await application.stop()
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -57,150 +236,79 @@ def build_echo_bot(builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any]) ->
     return application
 
 
-def build_loanbot(builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any]) -> AnyApplication:
-    """TODO(lead): return the real bot's Application built on `builder` (database, vault and
-    handlers set up in post_init), and pass a `turn` that walks the loan conversation."""
-    raise NotImplementedError(
-        "the loan bot builder is not plugged in yet: implement build_loanbot in bench/chat_echo.py "
-        "or call run_benchmark(your_builder, turn='module:function') from bench/chat.py"
-    )
+class _NothingToReport:
+    async def report(self) -> dict[str, Any]:
+        return {}
 
 
-BOTS: dict[str, BotBuilder] = {"echo": build_echo_bot, "loanbot": build_loanbot}
+@asynccontextmanager
+async def running_echo_bot(api_url: str, token: str) -> AsyncIterator[RunningBot]:
+    application = build_echo_bot(builder_for(api_url, token))
+    async with application, polling(application):
+        yield _NothingToReport()
 
 
-# --- the user side (runs inside the emulator process) -----------------------------------------
-
-
-async def echo_turn(user: ScriptedUser, turn: int) -> bool:
-    """Send one text and wait for its echo; False when the echo is not the text just sent."""
-    text = f"{user.user_id}:{turn}"
-    await user.send_text(text)
-    answer = await user.next_message(timeout=30)
-    return answer.text == text
-
-
-@dataclass(frozen=True)
-class LoadPlan:
-    users: int
-    messages: int
-    turn: str
-    warmup: int = 1
-
-
-def _resolve_turn(dotted: str) -> Turn:
-    module_name, _, function_name = dotted.partition(":")
-    turn: Turn = getattr(importlib.import_module(module_name), function_name)
-    return turn
-
-
-async def _drive(emulator: BotApiEmulator, plan: LoadPlan) -> dict[str, Any]:
-    turn = _resolve_turn(plan.turn)
-    users = [emulator.user(100_000 + n, first_name=f"User{n}") for n in range(plan.users)]
-    latencies: list[float] = []
-    out_of_order = 0
-
-    async def run_user(user: ScriptedUser) -> None:
-        nonlocal out_of_order
-        for n in range(plan.warmup):
-            await turn(user, -1 - n)
-        for n in range(plan.messages):
-            started = time.perf_counter()
-            in_order = await turn(user, n)
-            latencies.append(time.perf_counter() - started)
-            out_of_order += not in_order
-
-    begun = time.perf_counter()
-    await asyncio.gather(*(run_user(user) for user in users))
-    elapsed = time.perf_counter() - begun
-    latencies.sort()
-    return {
-        "users": plan.users,
-        "messages_per_user": plan.messages,
-        "updates": len(latencies),
-        "seconds": round(elapsed, 3),
-        "updates_per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
-        "out_of_order": out_of_order,
-        "too_many_requests": emulator.stats.too_many_requests,
-    }
-
-
-def _emulator_process(connection: Connection, plan: LoadPlan) -> None:
-    """Child process: serve the Bot API, wait for "go", drive the users, report, wait for "stop"."""
-
-    async def serve() -> None:
-        emulator = BotApiEmulator(token=TOKEN, bot_username="bench_bot")
-        await emulator.start(host="127.0.0.1", port=0)
-        loop = asyncio.get_running_loop()
-        try:
-            connection.send(emulator.url)
-            await loop.run_in_executor(None, connection.recv)
-            connection.send(await _drive(emulator, plan))
-            await loop.run_in_executor(None, connection.recv)
-        finally:
-            await emulator.stop()
-
-    asyncio.run(serve())
-
-
-# --- the bot side (this process) ------------------------------------------------------------
-
-
-async def run_benchmark(
-    build: BotBuilder, *, users: int, messages: int, turn: str | None = None
-) -> dict[str, Any]:
-    """Start the emulator process, run the bot from `build` against it, return the figures.
-
-    `turn` names an async function ``(user, n) -> in_order`` as ``"module:function"``; it
-    runs in the emulator process, so its module must be importable there. Default: echo.
-    """
-    turn = turn or f"{echo_turn.__module__}:{echo_turn.__name__}"
+async def run_benchmark(runner: BotRunner, plan: LoadPlan) -> dict[str, Any]:
+    """Start the emulator process, run the bot from `runner` against it, return the figures."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    plan = LoadPlan(users=users, messages=messages, turn=turn)
     process = context.Process(target=_emulator_process, args=(child, plan), daemon=True)
     process.start()
+    child.close()
     loop = asyncio.get_running_loop()
+    load_before = os.getloadavg()[0]
     try:
         url = await loop.run_in_executor(None, parent.recv)
-        builder = (
-            ApplicationBuilder()
-            .token(TOKEN)
-            .base_url(f"{url}/bot")
-            .base_file_url(f"{url}/file/bot")
-        )
-        application = build(builder)
-        async with application:
-            await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0, timeout=10)
+        async with runner(url, TOKEN) as bot:
+            cpu_started = time.process_time()
             parent.send("go")
             figures: dict[str, Any] = await loop.run_in_executor(None, parent.recv)
-            await application.updater.stop()
-            await application.stop()
+            bot_cpu = time.process_time() - cpu_started
+            extra = await bot.report() if "error" not in figures else {}
         parent.send("stop")
     finally:
         await loop.run_in_executor(None, process.join, 10)
         if process.is_alive():
             process.terminate()
-    return {**figures, "plan": asdict(plan)}
+    if "error" in figures:
+        raise BenchmarkError(figures["error"])
+    return {
+        **figures,
+        "bot_cpu_ms_per_update": round(bot_cpu * 1000 / figures["updates"], 3),
+        "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        **extra,
+    }
+
+
+def _runner_named(name: str) -> BotRunner:
+    if name == "loanbot":
+        from bench.chat import running_loanbot
+
+        return running_loanbot
+    return running_echo_bot
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--bot", choices=sorted(BOTS), default="echo")
+    parser.add_argument("--bot", choices=["echo", "loanbot"], default="echo")
     parser.add_argument("--users", type=int, default=20, help="chats at once")
-    parser.add_argument("--messages", type=int, default=25, help="messages per chat")
+    parser.add_argument("--messages", type=int, default=18, help="measured updates per chat")
+    parser.add_argument("--window", type=int, default=2, help="unanswered updates per chat")
     args = parser.parse_args(argv)
-    figures = asyncio.run(run_benchmark(BOTS[args.bot], users=args.users, messages=args.messages))
-    result = {"benchmark": "B1 chat pipeline baseline", "bot": args.bot, **figures}
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    if args.bot == "loanbot":
+        from bench.chat import LOAN_SCRIPT as script
+    else:
+        script = ECHO_SCRIPT
+    plan = LoadPlan(users=args.users, messages=args.messages, script=script, window=args.window)
+    figures = asyncio.run(run_benchmark(_runner_named(args.bot), plan))
+    result = {"benchmark": "B1 chat pipeline, one bot", "bot": args.bot, **figures}
+    result["plan"] = asdict(plan)
     print(json.dumps(result, ensure_ascii=False))
     print(
         f"B1 {args.bot}: {figures['updates_per_second']} updates/s, "
         f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, "
-        f"{figures['users']} chats x {figures['messages_per_user']} messages, "
+        f"{figures['chats']} chats x {args.messages} updates, "
         f"{figures['out_of_order']} out of order"
     )
     return 0

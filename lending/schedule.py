@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 
 from lending.products import RepaymentMethod
 
@@ -86,8 +86,56 @@ def repayment_schedule(
                 level_payment = _cents(principal * monthly_rate * growth / (growth - 1))
         equal_principal = _cents(principal / months)
 
-        instalments = []
-        remaining = principal
+        instalments = _instalments(
+            principal, annual_rate, months, method, level_payment, equal_principal, first_due, day
+        )
+        if method is RepaymentMethod.EQUAL_INSTALMENTS and _repaid_early(instalments):
+            # Rounding the level payment up repays tiny, very long loans before the end;
+            # rounding it down instead leaves the difference to the last instalment.
+            level_payment = _level_payment_down(principal, monthly_rate, months)
+            instalments = _instalments(
+                principal,
+                annual_rate,
+                months,
+                method,
+                level_payment,
+                equal_principal,
+                first_due,
+                day,
+            )
+    return instalments
+
+
+def _level_payment_down(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:
+    """The equal-instalment payment rounded down to the cent."""
+    with localcontext() as context:
+        context.prec = 50
+        if monthly_rate == 0:
+            exact = principal / months
+        else:
+            growth = (1 + monthly_rate) ** months
+            exact = principal * monthly_rate * growth / (growth - 1)
+        return exact.quantize(CENT, rounding=ROUND_DOWN)
+
+
+def _repaid_early(instalments: list[Instalment]) -> bool:
+    return any(i.remaining == 0 for i in instalments[:-1])
+
+
+def _instalments(
+    principal: Decimal,
+    annual_rate: Decimal,
+    months: int,
+    method: RepaymentMethod,
+    level_payment: Decimal,
+    equal_principal: Decimal,
+    first_due: date,
+    day: int | None,
+) -> list[Instalment]:
+    instalments = []
+    remaining = principal
+    with localcontext() as context:
+        context.prec = 50
         for number in range(1, months + 1):
             # Multiplying before dividing keeps exact half-cents exact, so half-up applies.
             interest = _cents(remaining * annual_rate / 12)

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from storage.applications import document_record
+from storage.audit import record
 from storage.database import Database
-from storage.models import Document
+from storage.models import ApplicationMessage, Document
 from storage.vault import Vault
 from tests.test_backoffice_harness import (
     Browser,
@@ -161,3 +162,32 @@ async def test_document_download_is_an_audited_attachment(
 
     # The same document asked for through another application's URL does not exist.
     assert (await browser.get(f"/applications/{other_id}/documents/{document_id}")).status == 404
+
+
+async def test_timeline_shows_events_and_messages_but_not_reads(
+    client: Any, database: Database, clock: Clock
+) -> None:
+    application_id = await _application(database)
+    async with database.unit_of_work() as session:
+        await record(
+            session,
+            actor_type="applicant",
+            actor_id="1",
+            action="application.submitted",
+            subject_type="application",
+            subject_id=str(application_id),
+        )
+        session.add(
+            ApplicationMessage(
+                application_id=application_id, direction="in", body="<b>Here you go</b>"
+            )
+        )
+    browser = await _browser_as(client, database, clock, "officer")
+    await browser.get(f"/applications/{application_id}")
+
+    page = await browser.get(f"/applications/{application_id}")
+
+    timeline = page.text.split("Timeline", 1)[1]
+    assert "Submitted by the applicant" in timeline
+    assert "&lt;b&gt;Here you go&lt;/b&gt;" in timeline
+    assert "application.viewed" not in timeline

@@ -13,7 +13,7 @@ from contextlib import aclosing
 from aiohttp import web
 
 from backoffice import keys
-from backoffice.casefile import find_document, load_case_file
+from backoffice.casefile import TIMELINE_LABELS, find_document, load_case_file
 from backoffice.forms import read_form, text
 from backoffice.rendering import render
 from backoffice.sessions import SignedIn
@@ -84,6 +84,7 @@ async def _page(
         {
             "case": case,
             "status_label": status_label,
+            "timeline_labels": TIMELINE_LABELS,
             "revealed": reveal,
             "can_reveal": officer.role.value in ("officer", "approver"),
             "error": error,

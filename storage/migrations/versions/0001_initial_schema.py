@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 13:16:15.593015
+Create Date: 2026-11-27 13:19:55.260303
 """
 
 from collections.abc import Sequence
