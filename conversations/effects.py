@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+# What one message to an officer may hold: the back-office's limit for the thread.
+MAX_MESSAGE_LENGTH = 2000
+
 ANSWER_FIELDS = (
     "company_name",
     "credit_code",
@@ -66,6 +69,33 @@ class AttachDocument:
 
 
 @dataclass(frozen=True)
+class AttachInfoDocument:
+    """Confirm the file just stored as `doc_type` of the applicant's OPEN application.
+
+    Not the draft: this answers an officer's request for information. The adapter stores it
+    as that application's active document of the type (replacing an earlier one), then tells
+    the back-office through `decisions.record_applicant_reply(document_type=doc_type)`.
+    """
+
+    doc_type: str
+
+
+@dataclass(frozen=True)
+class ReplyToOfficer:
+    """Pass the applicant's `text` to the officers' thread of their open application.
+
+    It may answer the open request's question: the adapter calls
+    `decisions.record_applicant_reply(text=text)`. At most MAX_MESSAGE_LENGTH characters.
+    """
+
+    text: str
+
+    def __repr__(self) -> str:
+        # Applicants write what they like to their officer, ID and phone numbers included.
+        return f"ReplyToOfficer(text=<{len(self.text)} characters>)"
+
+
+@dataclass(frozen=True)
 class SubmitApplication:
     """Submit the draft: assign a reference, set status submitted, feed SubmissionRecorded."""
 
@@ -81,6 +111,8 @@ Effect = (
     | StartDraft
     | SaveAnswer
     | AttachDocument
+    | AttachInfoDocument
+    | ReplyToOfficer
     | SubmitApplication
     | DiscardDraft
 )

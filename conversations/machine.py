@@ -25,6 +25,10 @@ QUESTIONS = ANSWER_FIELDS
 # States in which the applicant has a draft application on file.
 DRAFT_STATES = (*QUESTIONS, "documents", "document_upload", "summary", "edit_choice")
 
+# Answering an officer's request for information on the open application: one document's
+# upload, or a typed answer. Entering them leaves any draft's answers as they are.
+INFO_STATES = ("info_upload", "info_answer")
+
 STATES = (
     "new",
     "language",
@@ -34,7 +38,12 @@ STATES = (
     "confirm_cancel",
     "submitting",
     "idle",
+    *INFO_STATES,
 )
+
+# A request notice's buttons work wherever the chat is; "submitting" is settled before any
+# event is handled, so no press ever finds the chat there.
+ANYWHERE = tuple(state for state in STATES if state != "submitting")
 
 # Fields whose question the summary offers to edit; "documents" reopens the checklist.
 EDIT_TARGETS = (*QUESTIONS, "documents")
@@ -106,6 +115,12 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "submit", "source": "summary", "dest": "submitting"},
     {"trigger": "recorded", "source": "submitting", "dest": "idle"},
     {"trigger": "submission_lost", "source": "submitting", "dest": "summary"},
+    {"trigger": "send_requested_document", "source": list(ANYWHERE), "dest": "info_upload"},
+    {"trigger": "answer_officer", "source": list(ANYWHERE), "dest": "info_answer"},
+    {"trigger": "info_document_received", "source": "info_upload", "dest": "idle"},
+    {"trigger": "info_document_refused", "source": "info_upload", "dest": "idle"},
+    {"trigger": "officer_answered", "source": "info_answer", "dest": "idle"},
+    {"trigger": "info_back", "source": list(INFO_STATES), "dest": "idle"},
     {"trigger": "cancel", "source": list(DRAFT_STATES), "dest": "confirm_cancel"},
     {"trigger": "discard", "source": "confirm_cancel", "dest": "idle"},
     *(

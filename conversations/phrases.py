@@ -56,6 +56,18 @@ WHAT_NEXT = N_(
     "days. You will get a message here when anything changes, and you can send /status at "
     "any time."
 )
+INFO_RECEIVED = N_("Received {document} for {reference}.")
+INFO_COMPLETE = N_("Thank you — the loan officer has been told.")
+INFO_NOT_NEEDED = N_("{document} is not needed for {reference} any more.")
+INFO_SEND_FILE_NOT_TEXT = N_(
+    "Please send the document itself as a file or a photo, or tap “Not now”."
+)
+SENT_TO_OFFICER = N_("Sent to your loan officer.")
+PASSED_TO_OFFICER = N_("Your message has been passed to the loan officer handling {reference}.")
+MESSAGE_TOO_LONG = N_(
+    "That message is too long ({length} characters). Please send at most {maximum} "
+    "characters, or split it into several messages."
+)
 DISCARDED = N_("Your draft has been discarded. Send /apply whenever you want to start again.")
 
 REFUSALS = {

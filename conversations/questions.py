@@ -8,9 +8,11 @@ from decimal import Decimal
 
 from conversations import display
 from conversations.buttons import language_data, question_data
-from conversations.effects import ANSWER_FIELDS
+from conversations.effects import ANSWER_FIELDS, MAX_MESSAGE_LENGTH
+from conversations.info_requests import OFFICER_ASKS, open_request_details
 from conversations.progress import progress_line
 from conversations.replies import Button, Message, Money, Reply, Value
+from conversations.snapshot import InfoRequest
 from conversations.validation import DETAILS_EXAMPLE
 from lending.products import (
     DocumentType,
@@ -73,6 +75,13 @@ IDLE_OPEN = N_(
     "stands, or /help for the commands."
 )
 IDLE = N_("Send /apply to start a loan application, or /help for the commands.")
+DRAFT_KEPT = N_("Your draft application is kept — send /apply to continue it.")
+
+INFO_SEND_DOCUMENT = N_(
+    "Please send {document} for application {reference} as a PDF file or a photo."
+)
+INFO_TYPE_ANSWER = N_("Please type your answer in one message (at most {maximum} characters).")
+NOT_NOW = N_("Not now")
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,8 @@ class Situation:
     language: str
     limits: ProductLimits
     open_reference: str | None
+    has_draft: bool = False
+    info_request: InfoRequest | None = None
 
 
 def ask(
@@ -245,9 +256,11 @@ def _question(s: Situation) -> Body:
         )
         return (Message(DISCARD_QUESTION),), (buttons,), None
     if state == "idle":
-        if s.open_reference is not None:
-            return (Message(IDLE_OPEN, {"reference": s.open_reference}),), (), None
-        return (Message(IDLE),), (), None
+        return _idle(s)
+    if state == "info_upload":
+        return _info_upload_request(s)
+    if state == "info_answer":
+        return _info_answer_request(s)
     # "new" and "submitting" ask nothing of their own.
     return (), (), None
 
@@ -322,6 +335,44 @@ def _upload_request(s: Situation) -> Body:
     )
     back = Button(Message(BACK_TO_CHECKLIST), question_data(s.token, "upl", "back"))
     return (Message(SEND_DOCUMENT, {"document": name}),), ((back,),), None
+
+
+def _idle(s: Situation) -> Body:
+    """Where things stand between applications: an open request first, a kept draft last."""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if s.info_request is not None:
+        lines, buttons = open_request_details(s.info_request)
+    elif s.open_reference is not None:
+        lines = (Message(IDLE_OPEN, {"reference": s.open_reference}),)
+    else:
+        lines = (Message(IDLE),)
+    if s.has_draft:
+        lines = (*lines, Message(DRAFT_KEPT))
+    return lines, buttons, None
+
+
+def _info_upload_request(s: Situation) -> Body:
+    kind = display.choice(DocumentType, s.doc_type or "")
+    name = (
+        display.document_label(kind)
+        if isinstance(kind, DocumentType)
+        else Message(N_("the document"))
+    )
+    reference = s.info_request.reference if s.info_request is not None else ""
+    not_now = Button(Message(NOT_NOW), question_data(s.token, "info", "back"))
+    return (
+        (Message(INFO_SEND_DOCUMENT, {"document": name, "reference": reference}),),
+        ((not_now,),),
+        None,
+    )
+
+
+def _info_answer_request(s: Situation) -> Body:
+    question = s.info_request.question if s.info_request is not None else None
+    lines = (Message(OFFICER_ASKS, {"question": question}),) if question else ()
+    not_now = Button(Message(NOT_NOW), question_data(s.token, "info", "back"))
+    typing = Message(INFO_TYPE_ANSWER, {"maximum": MAX_MESSAGE_LENGTH})
+    return (*lines, typing), ((not_now,),), None
 
 
 def summary_fields(answers: Mapping[str, str | int | Decimal]) -> tuple[str, ...]:

@@ -29,12 +29,30 @@ class ApplicationInfo:
 
 
 @dataclass(frozen=True)
+class InfoRequest:
+    """An officer's open request for information on the applicant's open application.
+
+    `documents_missing` lists the requested document types (DocumentType values) not yet sent
+    again since the request; `question` is the officer's question, if they asked one.
+    """
+
+    reference: str
+    documents_missing: tuple[str, ...]
+    question: str | None
+
+    def __repr__(self) -> str:
+        # An officer's question may quote the applicant's own data back to them.
+        return f"InfoRequest(reference={self.reference!r}, missing={self.documents_missing!r})"
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The stored state of one chat, loaded by the adapter for each event.
 
     `state` is "new" for a chat never seen before; `context` is the flow's own scratch data
     (JSON-able, never personal data); `answers` and `documents` describe the draft, if any;
-    `open_application_reference` names a submitted application not yet in a final status.
+    `open_application_reference` names a submitted application not yet in a final status;
+    `info_request` is the request for information that application waits on, if any.
     """
 
     state: str
@@ -47,6 +65,7 @@ class Snapshot:
     has_draft: bool
     open_application_reference: str | None
     today: date
+    info_request: InfoRequest | None = None
 
     def __repr__(self) -> str:
         # Answers hold ID and phone numbers; a snapshot must never print them into a log.

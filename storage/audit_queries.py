@@ -1,7 +1,9 @@
 """The read side of the audit trail for the back-office viewer: filtered pages and CSV export.
 
 Pages go newest first by keyset on `seq` (no OFFSET), so page 1000 costs what page 1 costs: each
-filter column has an index ending in `seq` (storage/models.py). The CSV export streams the
+filter column has an index ending in `seq` (storage/models.py). A filter on time alone walks
+the primary key, so the one page where its window ends (the first page under an old `until`,
+the last under a `since`) also steps over the events outside the window. The CSV export streams the
 events oldest first in batches, each read in its own short transaction, so memory stays flat
 and no transaction (on SQLite: no write lock) is held while a slow client downloads.
 
@@ -57,8 +59,9 @@ _EXPORT_COLUMNS = select(
 )
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection); a leading
-# apostrophe makes it plain text and is not shown.
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# apostrophe makes it plain text and is not shown. A cell that already starts with an
+# apostrophe gets one too, so stripping one leading apostrophe always restores the value.
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ async def export_csv(
 
     Yields the header, then one chunk per batch. Events appended after the export starts are
     left out, so the export is one consistent cut of an append-only trail. Cells that a
-    spreadsheet would run as a formula are prefixed with an apostrophe.
+    spreadsheet would run as a formula (or that start with an apostrophe) get an apostrophe.
     """
     if batch_size < 1:
         raise ValueError("the export batch size must be positive")

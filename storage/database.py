@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "loanbot_read_only"
 
 
 class Database:
@@ -30,6 +31,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         # SQLite has one writer at a time; queueing writers here, in FIFO order, is fairer
         # and cheaper than letting every pooled connection poll the file lock.
         self._sqlite_turn = asyncio.Lock() if self.is_sqlite else None
@@ -51,6 +55,17 @@ class Database:
             return
         async with self._sqlite_turn, self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work: on SQLite it neither takes nor waits for the write lock.
+
+        Use it for pages and queries that change nothing; a write inside it is refused.
+        """
+        async with self._read_sessions() as session, session.begin():
+            yield session
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("a read-only unit of work tried to change data")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -76,4 +91,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+        else:
+            connection.exec_driver_sql("PRAGMA query_only=OFF")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -331,6 +331,7 @@ async def test_formulas_in_any_cell_are_neutralised(database: Database) -> None:
         ("@A1", "'@A1"),
         ("\t=1", "'\t=1"),
         ("\r=1", "'\r=1"),
+        ("'=1", "''=1"),
         ("a=1", "a=1"),
         ("{}", "{}"),
         ("", ""),

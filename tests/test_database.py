@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -76,3 +77,30 @@ async def test_migrate_twice_is_harmless(database: Database) -> None:
     await migrate(database)
     async with database.unit_of_work() as session:
         assert (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+
+
+async def test_reading_sees_committed_data_and_refuses_writes(database: Database) -> None:
+    async with database.unit_of_work() as session:
+        session.add(Applicant(telegram_user_id=11, chat_id=11))
+    async with database.reading() as session:
+        assert (await session.scalars(select(Applicant.chat_id))).all() == [11]
+    with pytest.raises(Exception, match=r"(?i)read-only|readonly"):
+        async with database.reading() as session:
+            session.add(Applicant(telegram_user_id=12, chat_id=12))
+    async with database.unit_of_work() as session:
+        session.add(Applicant(telegram_user_id=13, chat_id=13))
+    async with database.reading() as session:
+        assert sorted((await session.scalars(select(Applicant.chat_id))).all()) == [11, 13]
+
+
+async def test_sqlite_reads_do_not_wait_for_a_writer(data_dir: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{data_dir / 'r.db'}")
+    await migrate(db)
+    try:
+        async with db.unit_of_work() as writer:
+            writer.add(Applicant(telegram_user_id=21, chat_id=21))
+            await writer.flush()
+            async with db.reading() as reader:
+                assert (await reader.scalars(select(Applicant))).all() == []
+    finally:
+        await db.dispose()

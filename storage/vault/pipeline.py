@@ -216,6 +216,6 @@ def _immutable_view(chunk: BytesLike) -> memoryview:
     """
     if isinstance(chunk, bytes):
         return memoryview(chunk)
-    if isinstance(chunk, memoryview) and isinstance(chunk.obj, bytes):
+    if isinstance(chunk, memoryview) and isinstance(chunk.obj, bytes) and chunk.c_contiguous:
         return chunk.cast("B")
     return memoryview(bytes(chunk))
