@@ -59,10 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# httpx logs every request URL at INFO, and Bot API URLs carry the bot token (`/bot<token>/`):
+# a secret must never reach a log, so HTTP client chatter stays at WARNING and above.
+QUIET_LOGGERS = ("httpx", "httpcore", "alembic", "aiohttp.access")
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -79,9 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         # Imported only here so commands that never touch them do not load them at start.
         from storage.backup import BackupError
+        from storage.keyring import KeyringError
         from storage.migrate import SchemaTooNewError
 
-        if not isinstance(error, BackupError | SchemaTooNewError):
+        if not isinstance(error, BackupError | KeyringError | SchemaTooNewError):
             raise
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -137,7 +147,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             rotation = await rotate_keys(database, keyring, settings.files_dir)
             print(rotation.describe())
-            return 0
+            return 0 if rotation.left == 0 else 1
         if command == "officer":
             from backoffice.cli import add_officer_command
 
@@ -170,6 +180,7 @@ async def serve(settings: Settings, database: Database, keyring: Keyring) -> int
     from storage.vault import Vault
 
     vault = Vault(settings.files_dir, keyring)
+    vault.remove_stale_temp_files()
     cipher = FieldCipher(keyring)
     services = BotServices(settings, database, vault, Drafts(cipher), ProductLimits(), utcnow)
     stop = asyncio.Event()

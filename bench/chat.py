@@ -43,7 +43,7 @@ from typing import Any
 # Run as a script, so the repository root (for `bench.chat_echo`) is not on the path by itself.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from bench.chat_echo import (
     ECHO_SCRIPT,
@@ -132,9 +132,7 @@ async def _fresh_database(data_dir: Path, database_url: str | None) -> AsyncIter
     try:
         async with admin.engine.begin() as connection:
             await connection.execute(text(f"CREATE SCHEMA {schema}"))
-        database = Database(
-            database_url, connect_args={"server_settings": {"search_path": schema}}
-        )
+        database = Database(database_url, connect_args={"server_settings": {"search_path": schema}})
         try:
             await migrate(database)
             yield database
@@ -147,15 +145,28 @@ async def _fresh_database(data_dir: Path, database_url: str | None) -> AsyncIter
 
 
 class _LoanBotFigures:
+    """Counts SQL statements while the bot runs; afterwards, what the load left in the database."""
+
     def __init__(self, database: Database) -> None:
         self._database = database
+        self.statements = 0
+        event.listen(database.engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_: object) -> None:
+        self.statements += 1
 
     async def report(self) -> dict[str, Any]:
+        statements = self.statements
         async with self._database.unit_of_work() as session:
             processed = await session.scalar(select(func.count()).select_from(ProcessedUpdate))
             drafts = await session.scalar(select(func.count()).select_from(Application))
             events = await session.scalar(select(func.count()).select_from(AuditEvent))
-        return {"processed_updates": processed, "drafts_left": drafts, "audit_events": events}
+        return {
+            "processed_updates": processed,
+            "sql_statements_per_update": round(statements / max(processed or 0, 1), 1),
+            "drafts_left": drafts,
+            "audit_events": events,
+        }
 
 
 @asynccontextmanager
@@ -173,11 +184,12 @@ async def running_loanbot(
             services = BotServices(
                 settings, database, vault, Drafts(cipher), ProductLimits(), utcnow
             )
+            figures = _LoanBotFigures(database)
             application = build_application(services, token=token, api_url=api_url)
             async with application:
                 await prepare(application)
                 async with polling(application):
-                    yield _LoanBotFigures(database)
+                    yield figures
 
 
 # --- side by side --------------------------------------------------------------------------
@@ -205,7 +217,9 @@ async def compare(
         "chats": chats,
         "echo": echo,
         "loanbot": loan,
-        "ratio_updates_per_second": round(loan["updates_per_second"] / echo["updates_per_second"], 3),
+        "ratio_updates_per_second": round(
+            loan["updates_per_second"] / echo["updates_per_second"], 3
+        ),
         "ratio_bot_cpu_per_update": round(
             loan["bot_cpu_ms_per_update"] / echo["bot_cpu_ms_per_update"], 2
         ),

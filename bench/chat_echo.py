@@ -204,8 +204,11 @@ class BenchmarkError(RuntimeError):
 
 
 def builder_for(api_url: str, token: str) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
-    return ApplicationBuilder().token(token).base_url(f"{api_url}/bot").base_file_url(
-        f"{api_url}/file/bot"
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api_url}/bot")
+        .base_file_url(f"{api_url}/file/bot")
     )
 
 

@@ -13,12 +13,15 @@ from typing import Any
 from transitions import EventData
 
 from conversations import display, machine
-from conversations.buttons import Press, parse_language, parse_press
+from conversations.buttons import InfoPress, Press, parse_info, parse_language, parse_press
 from conversations.effects import (
+    MAX_MESSAGE_LENGTH,
     AttachDocument,
+    AttachInfoDocument,
     DiscardDraft,
     Effect,
     RecordConsent,
+    ReplyToOfficer,
     SaveAnswer,
     SetLocale,
     StartDraft,
@@ -37,6 +40,7 @@ from conversations.events import (
     Text,
     Unsupported,
 )
+from conversations.info_requests import request_details
 from conversations.phrases import (
     ALREADY_DRAFTING,
     ANSWERS_MISSING,
@@ -48,15 +52,22 @@ from conversations.phrases import (
     DOCUMENTS_MISSING,
     GREETING,
     HELP,
+    INFO_COMPLETE,
+    INFO_NOT_NEEDED,
+    INFO_RECEIVED,
+    INFO_SEND_FILE_NOT_TEXT,
     LANGUAGE_CHANGED,
+    MESSAGE_TOO_LONG,
     NO_DRAFT,
     NOT_ASKING_PHONE,
     NOT_EXPECTING_FILE,
     ONE_OPEN,
+    PASSED_TO_OFFICER,
     PHONE_SAVED,
     REFUSALS,
     REFUSED_OTHER,
     SEND_FILE_NOT_TEXT,
+    SENT_TO_OFFICER,
     SOMEONE_ELSES,
     STALE,
     SUBMITTED,
@@ -70,12 +81,13 @@ from conversations.questions import (
     CHOICE_KINDS,
     CHOOSE_LANGUAGE,
     CONSENT_VERSION,
+    DRAFT_KEPT,
     Situation,
     ask,
     language_buttons,
     summary_fields,
 )
-from conversations.replies import Masked, Message, Reply
+from conversations.replies import Button, Masked, Message, Reply, Value
 from conversations.snapshot import Snapshot
 from conversations.statuses import status_reply
 from conversations.validation import TEXT_FIELDS, Rejection, parse_answer, rejection_lines
@@ -157,9 +169,15 @@ class ApplicantChat:
             case DocumentAccepted(doc_type=doc_type):
                 self._on_document(doc_type)
             case DocumentRefused(reason=reason):
-                self._on_other(Message(REFUSALS.get(reason, REFUSED_OTHER)), "document_refused")
+                refusal = Message(REFUSALS.get(reason, REFUSED_OTHER))
+                if self.state == "info_upload":
+                    # As in the documents step: back to the list, to choose the document again.
+                    self._fire("info_document_refused")
+                    self._reask(refusal)
+                else:
+                    self._on_other(refusal, "document_refused")
             case FileWithoutRequest():
-                first = CHOOSE_DOCUMENT_FIRST if self.state == "documents" else NOT_EXPECTING_FILE
+                first = CHOOSE_DOCUMENT_FIRST if self._choosing_document() else NOT_EXPECTING_FILE
                 self._on_other(Message(first))
             case SubmissionRecorded(reference=reference):
                 if self.state == "submitting":
@@ -184,7 +202,11 @@ class ApplicantChat:
             self.replies.append(Reply((Message(CHOOSE_LANGUAGE),), language_buttons(chosen)))
         elif name == "status":
             self.replies.append(
-                status_reply(self.snapshot.applications, has_draft=self.snapshot.has_draft)
+                status_reply(
+                    self.snapshot.applications,
+                    has_draft=self.snapshot.has_draft,
+                    info_request=self.snapshot.info_request,
+                )
             )
             self._reask_unless_idle()
         else:
@@ -201,8 +223,12 @@ class ApplicantChat:
             self._reask(Message(TAP_CONTACT))
         elif state == "document_upload":
             self._reask(Message(SEND_FILE_NOT_TEXT))
+        elif state == "info_upload":
+            self._reask(Message(INFO_SEND_FILE_NOT_TEXT))
+        elif state == "info_answer":
+            self._tell_officer(text, Message(SENT_TO_OFFICER), trigger="officer_answered")
         elif state == "idle":
-            self._reask()
+            self._idle_text(text)
         else:
             self._reask(Message(CHOOSE_BUTTON))
 
@@ -210,6 +236,10 @@ class ApplicantChat:
         locale = parse_language(data)
         if locale is not None and locale in SUPPORTED:
             self._choose_language(locale)
+            return
+        info = parse_info(data)
+        if info is not None:
+            self._on_info_button(info)
             return
         if self.state == "new":
             self._greet()
@@ -237,6 +267,9 @@ class ApplicantChat:
             self._fire("answered")
 
     def _on_document(self, doc_type: str) -> None:
+        if self.state == "info_upload":
+            self._on_info_document(doc_type)
+            return
         kind = display.choice(DocumentType, doc_type) or display.choice(
             DocumentType, str(self.context.get("doc_type", ""))
         )
@@ -265,20 +298,23 @@ class ApplicantChat:
             self._greet()
         elif state in ("language", "consent"):
             self._reask(Message(WELCOME_BACK))
-        elif state not in ("idle", "consent_declined"):
+        elif state not in ("idle", "consent_declined", *machine.INFO_STATES):
             self._reask(Message(ALREADY_DRAFTING))
         elif snapshot.has_draft:
             self._resume_draft()
-        elif snapshot.open_application_reference is not None:
-            reference = snapshot.open_application_reference
+        elif (reference := self._open_reference()) is not None:
             self.replies.append(Reply((Message(ONE_OPEN, {"reference": reference}),)))
+            if state in machine.INFO_STATES:
+                self._reask()
         elif self.locale is None:
             self._fire("begin")
         else:
             self._fire("restart")
 
     def _cancel(self) -> None:
-        if self.state in machine.DRAFT_STATES:
+        if self.state in machine.INFO_STATES:
+            self._leave_info()
+        elif self.state in machine.DRAFT_STATES:
             self.context["resume"] = self.state
             self._fire("cancel")
         elif self.state == "confirm_cancel":
@@ -325,6 +361,8 @@ class ApplicantChat:
             ("edit_choice", "edit", "back"): lambda: self._fire("back_to_summary"),
             ("confirm_cancel", "cancel", "yes"): self._discard,
             ("confirm_cancel", "cancel", "no"): self._keep,
+            ("info_upload", "info", "back"): self._leave_info,
+            ("info_answer", "info", "back"): self._leave_info,
         }
         action = actions.get((state, kind, value))
         if action is not None:
@@ -397,6 +435,107 @@ class ApplicantChat:
         if not self._fire("keep"):
             self._resume_draft()
 
+    # --- an officer's request for information, and the thread -------------------------------
+
+    def _on_info_button(self, press: InfoPress) -> None:
+        """A request notice's button: valid whatever was asked since, while the request is open."""
+        request = self.snapshot.info_request
+        if request is None:
+            if self.state == "new":
+                self._greet()
+            else:
+                self._reask(Message(STALE))
+            return
+        if press.doc_type is None:
+            if request.question:
+                self._fire("answer_officer")
+            else:
+                self._reask(Message(STALE))
+            return
+        kind = display.choice(DocumentType, press.doc_type)
+        if not isinstance(kind, DocumentType):
+            self._reask(Message(STALE))
+        elif kind.value not in request.documents_missing:
+            name = display.document_label(kind)
+            params: dict[str, Value] = {"document": name, "reference": request.reference}
+            self._reask(Message(INFO_NOT_NEEDED, params))
+        else:
+            self.context["doc_type"] = kind.value
+            self._fire("send_requested_document")
+
+    def _on_info_document(self, doc_type: str) -> None:
+        request = self.snapshot.info_request
+        kind = display.choice(DocumentType, doc_type) or display.choice(
+            DocumentType, str(self.context.get("doc_type", ""))
+        )
+        if request is None or not isinstance(kind, DocumentType):
+            self._reask(Message(NOT_EXPECTING_FILE))
+            return
+        self.effects.append(AttachInfoDocument(kind.value))
+        self._fire("info_document_received")
+        received = Message(
+            INFO_RECEIVED,
+            {"document": display.document_label(kind), "reference": request.reference},
+        )
+        still = tuple(value for value in request.documents_missing if value != kind.value)
+        lines: tuple[Message, ...] = (Message(INFO_COMPLETE),)
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if still:
+            lines, buttons = request_details(still, request.question)
+        self.replies.append(Reply((received, *lines, *self._draft_kept()), buttons))
+
+    def _idle_text(self, text: str) -> None:
+        """Typed while idle: an answer to the officer's question, or a message to the thread."""
+        request, reference = self.snapshot.info_request, self._open_reference()
+        if reference is None:
+            self._reask()
+        elif request is not None and request.question:
+            self._tell_officer(text, Message(SENT_TO_OFFICER))
+        else:
+            self._tell_officer(text, Message(PASSED_TO_OFFICER, {"reference": reference}))
+
+    def _tell_officer(self, text: str, confirmation: Message, trigger: str | None = None) -> None:
+        body = text.strip()
+        if not body:
+            self._reask()
+            return
+        if len(body) > MAX_MESSAGE_LENGTH:
+            self._reask(
+                Message(MESSAGE_TOO_LONG, {"length": len(body), "maximum": MAX_MESSAGE_LENGTH})
+            )
+            return
+        self.effects.append(ReplyToOfficer(body))
+        if trigger is not None:
+            self._fire(trigger)
+        # Whatever documents the request still waits for stay one tap away.
+        request = self.snapshot.info_request
+        lines: tuple[Message, ...] = ()
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if request is not None and request.documents_missing:
+            lines, buttons = request_details(request.documents_missing, None)
+        self.replies.append(Reply((confirmation, *lines, *self._draft_kept()), buttons))
+
+    def _leave_info(self) -> None:
+        """Back from an info step ("Not now", /cancel) to the request's list; drafts untouched."""
+        self._fire("info_back")
+        self._reask()
+
+    def _choosing_document(self) -> bool:
+        if self.state == "documents":
+            return True
+        request = self.snapshot.info_request
+        return self.state == "idle" and request is not None and bool(request.documents_missing)
+
+    def _draft_kept(self) -> tuple[Message, ...]:
+        return (Message(DRAFT_KEPT),) if self.snapshot.has_draft else ()
+
+    def _open_reference(self) -> str | None:
+        reference = self.snapshot.open_application_reference
+        request = self.snapshot.info_request
+        if reference is None and request is not None:
+            return request.reference
+        return reference
+
     # --- plumbing ----------------------------------------------------------------------------
 
     def _greet(self) -> None:
@@ -453,9 +592,9 @@ class ApplicantChat:
     def _tidy_context(self) -> None:
         if self.state != "confirm_cancel":
             self.context.pop("resume", None)
-        if self.state not in ("document_upload", "confirm_cancel"):
+        if self.state not in ("document_upload", "confirm_cancel", "info_upload"):
             self.context.pop("doc_type", None)
-        if self.state in ("summary", "idle"):
+        if self.state in ("summary", "idle", *machine.INFO_STATES):
             self.context.pop("editing", None)
 
     def _language(self) -> str:
@@ -475,7 +614,9 @@ class ApplicantChat:
             editing=bool(self.context.get("editing")),
             language=self._language(),
             limits=self.limits,
-            open_reference=self.snapshot.open_application_reference,
+            open_reference=self._open_reference(),
+            has_draft=self.snapshot.has_draft,
+            info_request=self.snapshot.info_request,
         )
 
 

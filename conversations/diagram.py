@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from transitions.core import Condition
 
-from conversations.machine import MACHINE, STATES
+from conversations.machine import ANYWHERE, MACHINE, STATES
 from conversations.progress import SECTIONS
 
 # Sections drawn as composite states, so an edge shared by a whole section is drawn once.
@@ -25,6 +25,8 @@ _GROUPS = {
 }
 # Names that end in their destination, shortened so one edge can stand for a section's.
 _PER_DESTINATION = ("edit_", "was_at_")
+# Stands for every state a transition leaves from when it leaves from all of machine.ANYWHERE.
+_ANY_STATE = "AnyState"
 
 _INTRO = """# The applicant conversation
 
@@ -34,7 +36,9 @@ edit by hand (a test compares this file with the machine).
 Every question state re-asks itself on invalid input, unsupported messages, stale buttons,
 /start, /help, /status and a language change; those self-loops change nothing and are not
 drawn. A trigger or condition named after its destination (`edit_<state>`,
-`was_at_<state>`) is drawn once per section as `edit_·` / `was_at_·`.
+`was_at_<state>`) is drawn once per section as `edit_·` / `was_at_·`. The buttons of an
+officer's request for information work from every state but `submitting`; those edges leave
+from `AnyState`.
 """
 
 
@@ -47,6 +51,7 @@ def mermaid() -> str:
         lines.extend(f"        {state}" for state in states)
         lines.append("    }")
     lines.extend(f"    {state}" for state in STATES if state not in grouped and state != "new")
+    lines.append(f"    {_ANY_STATE} : any state but submitting")
     lines.extend(f"    {source} --> {dest} : {label}" for source, dest, label in _edges())
     return "\n".join(lines) + "\n"
 
@@ -63,7 +68,8 @@ def _edges() -> list[tuple[str, str, str]]:
             for transition in transitions:
                 dest = transition.dest or source
                 raw.append((source, dest, _label(trigger, transition.conditions, dest)))
-    edges = _collapse(raw, by_source=True)
+    edges = _from_anywhere(raw)
+    edges = _collapse(edges, by_source=True)
     edges = _collapse(edges, by_source=False)
     # An edge to a single state keeps its full name.
     edges = [
@@ -89,6 +95,17 @@ def _shorten(name: str, dest: str) -> str:
     return name
 
 
+def _from_anywhere(edges: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """One edge from AnyState for a transition that every state of ANYWHERE shares."""
+    sources: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for source, dest, label in edges:
+        sources[(dest, label)].add(source)
+    shared = {key for key, found in sources.items() if set(ANYWHERE) <= found}
+    result = [(_ANY_STATE, dest, label) for dest, label in shared]
+    result += [edge for edge in edges if (edge[1], edge[2]) not in shared]
+    return result
+
+
 def _collapse(edges: list[tuple[str, str, str]], *, by_source: bool) -> list[tuple[str, str, str]]:
     """Draw edges that every state of a section shares as one edge from (or to) the section."""
     ends: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -106,6 +123,8 @@ def _collapse(edges: list[tuple[str, str, str]], *, by_source: bool) -> list[tup
 
 
 def _order(name: str) -> int:
+    if name == _ANY_STATE:
+        return len(STATES)
     if name in _GROUPS:
         return STATES.index(_GROUPS[name][0])
     return STATES.index(name)

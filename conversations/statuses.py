@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from conversations.info_requests import open_request_details
 from conversations.replies import Message, Money, Reply
-from conversations.snapshot import ApplicationInfo
+from conversations.snapshot import ApplicationInfo, InfoRequest
 from locales import N_
 
 STATUS_LABELS = {
@@ -53,17 +54,28 @@ UNKNOWN_STATUS = N_("Status: {status}")
 UNKNOWN_NEXT_STEP = N_("We will message you here when anything changes.")
 
 
-def status_reply(applications: Sequence[ApplicationInfo], *, has_draft: bool) -> Reply:
-    """Each application's reference, status and next step; a line for an unlisted draft."""
+def status_reply(
+    applications: Sequence[ApplicationInfo],
+    *,
+    has_draft: bool,
+    info_request: InfoRequest | None = None,
+) -> Reply:
+    """Each application's reference, status and next step; a line for an unlisted draft.
+
+    An open request for information follows, with its upload and answer buttons.
+    """
     listed = list(applications)
     if has_draft and not any(info.status == "draft" for info in listed):
         listed.append(ApplicationInfo(None, "draft", None, None))
-    if not listed:
+    if not listed and info_request is None:
         return Reply((Message(NO_APPLICATIONS),))
     lines = [Message(HEADER)]
     for info in listed:
         lines.extend(_describe(info))
-    return Reply(tuple(lines))
+    if info_request is None:
+        return Reply(tuple(lines))
+    request_lines, buttons = open_request_details(info_request)
+    return Reply((*lines, *request_lines), buttons)
 
 
 def _describe(info: ApplicationInfo) -> list[Message]:

@@ -1,10 +1,10 @@
-"""Reusable sandbox fixtures: the Bot API emulator on a free port, and the real
-python-telegram-bot Application polling it over HTTP.
+"""Reusable sandbox fixtures: the Bot API emulator on a free port, the real
+python-telegram-bot Application polling it over HTTP, and Debian's chromium for page tests.
 
-Import the fixtures into a test module (or conftest) with
-``from tests.sandbox_helpers import emulator, ptb_application  # noqa: F401``.
-PTB must run with ``PTB_TIMEDELTA=1`` under ``filterwarnings=error`` (otherwise building a
-``RetryAfter`` emits a deprecation warning); the ``ptb_timedelta`` fixture sets it.
+tests/conftest.py loads this module as a pytest plugin, so every test can ask for
+``emulator``, ``ptb_application`` and ``chromium`` (a Playwright Browser). PTB must run with
+``PTB_TIMEDELTA=1`` under ``filterwarnings=error`` (otherwise building a ``RetryAfter`` emits
+a deprecation warning); the ``ptb_timedelta`` fixture sets it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser, async_playwright, expect
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -43,6 +44,11 @@ from bot.sandbox import BotApiEmulator
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 BuildApplication = Callable[[ApplicationBuilder[Any, Any, Any, Any, Any, Any]], AnyApplication]
 StartApplication = Callable[[BuildApplication], Awaitable[AnyApplication]]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# A shared 2-core machine can be slow to start a browser; be patient rather than flaky.
+BROWSER_EXPECT_TIMEOUT_MS = 15_000
 
 
 def sandbox_builder(emulator: BotApiEmulator) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
@@ -129,6 +135,18 @@ async def ptb_application(emulator: BotApiEmulator) -> AsyncIterator[StartApplic
             return await stack.enter_async_context(running_application(emulator, build))
 
         yield start
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's chromium, headless, driven by Playwright."""
+    expect.set_options(timeout=BROWSER_EXPECT_TIMEOUT_MS)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
 
 
 # --- a small bot that exercises every emulator feature -------------------------------------

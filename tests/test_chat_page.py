@@ -3,41 +3,19 @@ the applicant against the real PTB bot, plus the page's security headers and API
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 
 from bot.sandbox import BotApiEmulator
-from tests import sandbox_helpers
 from tests.sandbox_helpers import StartApplication, build_demo_bot
 
-ptb_timedelta = sandbox_helpers.ptb_timedelta
-emulator = sandbox_helpers.emulator
-ptb_application = sandbox_helpers.ptb_application
 
-# A shared 2-core machine can be slow to start a browser; be patient rather than flaky.
-expect.set_options(timeout=15_000)
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-async def open_chat(browser: Browser, emulator: BotApiEmulator) -> Page:
-    page = await browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+async def open_chat(chromium: Browser, emulator: BotApiEmulator) -> Page:
+    page = await chromium.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
     await page.goto(f"{emulator.url}/chat")
     await page.fill("#setup-name", "李明")
     await page.select_option("#setup-language", "zh-hans")
@@ -54,11 +32,11 @@ async def say(page: Page, text: str) -> None:
 async def test_a_person_chats_with_the_bot_in_chinese(
     emulator: BotApiEmulator,
     ptb_application: StartApplication,
-    browser: Browser,
+    chromium: Browser,
     tmp_path: Path,
 ) -> None:
     await ptb_application(build_demo_bot)
-    page = await open_chat(browser, emulator)
+    page = await open_chat(chromium, emulator)
     bot_texts = page.locator(".from-bot .text")
 
     await expect(page.locator("#start-button")).to_have_text("开始")
@@ -87,10 +65,10 @@ async def test_a_person_chats_with_the_bot_in_chinese(
 
 @pytest.mark.browser
 async def test_contact_button_and_file_upload_work_from_the_page(
-    emulator: BotApiEmulator, ptb_application: StartApplication, browser: Browser
+    emulator: BotApiEmulator, ptb_application: StartApplication, chromium: Browser
 ) -> None:
     await ptb_application(build_demo_bot)
-    page = await open_chat(browser, emulator)
+    page = await open_chat(chromium, emulator)
     await expect(page.locator("#start-button")).to_be_visible()
     user_id = await page.evaluate("JSON.parse(localStorage.getItem('sandbox.session')).user_id")
 

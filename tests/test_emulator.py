@@ -8,12 +8,7 @@ import pytest
 from PIL import Image
 
 from bot.sandbox import BotApiEmulator
-from tests import sandbox_helpers
 from tests.sandbox_helpers import StartApplication, build_demo_bot
-
-ptb_timedelta = sandbox_helpers.ptb_timedelta
-emulator = sandbox_helpers.emulator
-ptb_application = sandbox_helpers.ptb_application
 
 
 @pytest.fixture

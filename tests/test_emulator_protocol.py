@@ -30,11 +30,7 @@ from telegram.error import (
 )
 
 from bot.sandbox import BotApiEmulator, RateLimits
-from tests import sandbox_helpers
 from tests.sandbox_helpers import sandbox_bot, wait_until
-
-ptb_timedelta = sandbox_helpers.ptb_timedelta
-emulator = sandbox_helpers.emulator
 
 
 @pytest.fixture
