@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from bot.context import LoanBotApplication
     from storage.database import Database
     from storage.keyring import Keyring
 
@@ -204,9 +205,12 @@ async def serve(settings: Settings, database: Database, keyring: Keyring) -> int
         await prepare(bot_app)
         await bot_app.start()
         stack.push_async_callback(bot_app.stop)
-        assert bot_app.updater is not None
-        await bot_app.updater.start_polling(poll_interval=0.0, timeout=10)
-        stack.push_async_callback(bot_app.updater.stop)
+        if settings.webhook_url and emulator is None:
+            await _serve_webhook(settings, bot_app, stack)
+        else:
+            assert bot_app.updater is not None
+            await bot_app.updater.start_polling(poll_interval=0.0, timeout=10)
+            stack.push_async_callback(bot_app.updater.stop)
 
         dispatcher = OutboxDispatcher(database, bot_app.bot)
         delivery = asyncio.create_task(dispatcher.run(stop))
@@ -228,7 +232,8 @@ async def serve(settings: Settings, database: Database, keyring: Keyring) -> int
             print(f"Applicant chat page:  {emulator.url}/chat")
             print(f"Bot API emulator:     {emulator.url}  (TELEGRAM_API_URL for other tools)")
         else:
-            print(f"Bot @{bot_app.bot.username} is polling {settings.telegram_api_url}")
+            mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "polling"
+            print(f"Bot @{bot_app.bot.username} talks to {settings.telegram_api_url} ({mode})")
         if not officers:
             print("No officer accounts yet. Create the first administrator with:")
             print("    .venv/bin/python run.py officer add admin --role admin")
@@ -240,3 +245,28 @@ async def serve(settings: Settings, database: Database, keyring: Keyring) -> int
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+async def _serve_webhook(
+    settings: Settings, bot_app: LoanBotApplication, stack: AsyncExitStack
+) -> None:
+    """Listen for Telegram's POSTs and register the webhook with a secret token."""
+    import secrets
+
+    from aiohttp import web
+
+    from bot.webhook import WEBHOOK_PATH, create_webhook_app
+
+    secret = (
+        settings.webhook_secret.reveal() if settings.webhook_secret else secrets.token_urlsafe(32)
+    )
+    runner = web.AppRunner(create_webhook_app(bot_app, secret), access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    assert settings.webhook_url is not None
+    await bot_app.bot.set_webhook(
+        url=settings.webhook_url, secret_token=secret, drop_pending_updates=False
+    )
+    stack.push_async_callback(bot_app.bot.delete_webhook)
+    print(f"Webhook listening on {settings.webhook_host}:{settings.webhook_port}{WEBHOOK_PATH}")

@@ -57,6 +57,8 @@ class Settings:
     sandbox_port: int = 8081
     webhook_url: str | None = None
     webhook_secret: Secret | None = field(default=None)
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8443
 
     @property
     def sandbox(self) -> bool:
@@ -92,6 +94,8 @@ class Settings:
             sandbox_port=_port(env.get("LOANBOT_SANDBOX_PORT"), 8081, "LOANBOT_SANDBOX_PORT"),
             webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
             webhook_secret=Secret(webhook_secret) if webhook_secret else None,
+            webhook_host=env.get("LOANBOT_WEBHOOK_HOST") or "127.0.0.1",
+            webhook_port=_port(env.get("LOANBOT_WEBHOOK_PORT"), 8443, "LOANBOT_WEBHOOK_PORT"),
         )
 
 

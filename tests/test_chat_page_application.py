@@ -5,7 +5,9 @@ the contact button and the documents uploaded through the page's file pickers.""
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from bot.sandbox import BotApiEmulator
-from storage.applications import Drafts
+from storage.applications import Drafts, document_record
 from storage.database import Database
 from storage.models import Application, Document
 from tests.bot_harness import running_loanbot
@@ -37,29 +39,40 @@ def write_png(path: Path, colour: str) -> Path:
 
 
 class ChatPage:
-    """The applicant's side of the page: type, press, share, upload; wait for the bot."""
+    """The applicant's side of the page: type, press, share, upload; wait for the bot.
+
+    Each action waits for a new bot message (earlier ones may say the same thing, e.g.
+    "Received") and then for the newest one to contain the expected answer.
+    """
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.bot_texts = page.locator(".from-bot .text")
 
-    async def bot_said(self, part: str) -> None:
-        await expect(self.bot_texts.last).to_contain_text(part)
+    async def answered(self, action: Callable[[], Awaitable[None]], answer: str) -> None:
+        before = await self.bot_texts.count()
+        await action()
+        await expect(self.bot_texts.nth(before)).to_be_visible()
+        await expect(self.bot_texts.last).to_contain_text(answer)
 
     async def type(self, text: str, answer: str) -> None:
-        await self.page.fill("#text", text)
-        await self.page.press("#text", "Enter")
-        await self.bot_said(answer)
+        async def send() -> None:
+            await self.page.fill("#text", text)
+            await self.page.press("#text", "Enter")
+
+        await self.answered(send, answer)
 
     async def press(self, label: str, answer: str) -> None:
         """Press the newest inline button whose label contains `label`."""
-        await self.page.locator(".from-bot .inline-button", has_text=label).last.click()
-        await self.bot_said(answer)
+        button = self.page.locator(".from-bot .inline-button", has_text=label).last
+        await self.answered(button.click, answer)
+
+    async def share_phone(self, answer: str) -> None:
+        await self.answered(self.page.locator("#reply-keyboard button.contact").click, answer)
 
     async def upload(self, choice: str, picker: str, file: Path) -> None:
         await self.press(choice, "PDF file or a photo")
-        await self.page.set_input_files(picker, file)
-        await self.bot_said("Received")
+        await self.answered(partial(self.page.set_input_files, picker, file), "Received")
 
 
 @pytest.mark.browser
@@ -87,7 +100,7 @@ async def test_a_person_completes_a_loan_application_in_the_chat_page(
         chat = ChatPage(page)
 
         await page.click("#start-button")
-        await chat.bot_said("Which language")
+        await expect(chat.bot_texts.last).to_contain_text("Which language")
         await chat.press("English", "Privacy notice")
         await chat.press("I agree", "registered name")
         await chat.type("Fuzhou Tea & Co. Ltd", "credit code")
@@ -99,8 +112,7 @@ async def test_a_person_completes_a_loan_application_in_the_chat_page(
         await chat.type("500万", "full name of the owner")
         await chat.type("张伟", "resident ID number")
         await chat.type(ID_NUMBER, "share the owner's mobile phone")
-        await page.locator("#reply-keyboard button.contact").click()
-        await chat.bot_said("How much")
+        await chat.share_phone("How much")
         await expect(page.locator(".from-bot .text", has_text="138****8000 saved")).to_have_count(1)
         await expect(page.locator("#reply-keyboard")).to_be_hidden()
         await chat.type("¥30万元", "how many months")
@@ -142,6 +154,6 @@ async def test_a_person_completes_a_loan_application_in_the_chat_page(
     ]
     assert sorted(d.content_type for d in documents).count("image/png") == 2
     stored = next(d for d in documents if d.doc_type == "business_licence")
-    assert await bot.vault.read_all(stored.storage_name, f"application:{application.id}") == (
+    assert await bot.vault.read_all(stored.storage_name, document_record(application.id)) == (
         licence.read_bytes()
     )
