@@ -3,11 +3,16 @@
 For unit tests and for trying the conversation in a REPL: it keeps what the database would
 keep, turns each outcome's effects into the next snapshot, and feeds `SubmissionRecorded`
 back after `SubmitApplication` just as the adapter does within one update.
+
+`officer_requests` plays the back-office's `decisions.request_information`: the open
+application waits for information, and the notice (with its buttons) becomes the last reply.
+A request is answered as `decisions.record_applicant_reply` decides: every requested document
+sent again, or, for a question-only request, any text.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -15,9 +20,11 @@ from typing import Any
 from conversations.display import missing_documents
 from conversations.effects import (
     AttachDocument,
+    AttachInfoDocument,
     DiscardDraft,
     Effect,
     RecordConsent,
+    ReplyToOfficer,
     SaveAnswer,
     SetLocale,
     StartDraft,
@@ -32,8 +39,23 @@ from conversations.events import (
     SubmissionRecorded,
     Text,
 )
-from conversations.flow import ApplicationInfo, Outcome, Snapshot, handle
+from conversations.flow import ApplicationInfo, InfoRequest, Outcome, Snapshot, handle
+from conversations.info_requests import info_request_reply
 from conversations.replies import Button, Reply
+
+_FINAL_STATUSES = ("rejected", "closed", "withdrawn", "repaid", "draft")
+
+
+@dataclass
+class OpenRequest:
+    """An officer's request as the back-office keeps it: what was asked, what came back."""
+
+    documents: tuple[str, ...]
+    question: str | None
+    received: set[str] = field(default_factory=set)
+
+    def missing(self) -> tuple[str, ...]:
+        return tuple(kind for kind in self.documents if kind not in self.received)
 
 
 @dataclass
@@ -52,6 +74,9 @@ class InMemoryChat:
     consent_version: str | None = None
     applied: list[Effect] = field(default_factory=list)
     submitted_answers: list[dict[str, str | int | Decimal]] = field(default_factory=list)
+    request: OpenRequest | None = None
+    thread: list[str] = field(default_factory=list)
+    info_documents: list[str] = field(default_factory=list)
     last: tuple[Reply, ...] = ()
 
     def snapshot(self) -> Snapshot:
@@ -66,14 +91,53 @@ class InMemoryChat:
             has_draft=self.has_draft,
             open_application_reference=self.open_reference(),
             today=self.today,
+            info_request=self.info_request(),
         )
 
     def open_reference(self) -> str | None:
-        finals = ("rejected", "closed", "withdrawn", "repaid", "draft")
-        for info in self.applications:
-            if info.status not in finals:
-                return info.reference
+        index = self._open_index()
+        return None if index is None else self.applications[index].reference
+
+    def info_request(self) -> InfoRequest | None:
+        index = self._open_index()
+        if self.request is None or index is None:
+            return None
+        application = self.applications[index]
+        if application.status != "info_requested" or application.reference is None:
+            return None
+        return InfoRequest(application.reference, self.request.missing(), self.request.question)
+
+    def officer_requests(self, documents: tuple[str, ...], question: str | None = None) -> Reply:
+        """An officer asks for information on the open application; the notice arrives."""
+        reference = self.open_reference()
+        if reference is None:
+            raise LookupError("no open application to ask about")
+        self.request = OpenRequest(documents, question)
+        self._set_status("info_requested")
+        notice = info_request_reply(reference, documents, question)
+        self.last = (notice,)
+        return notice
+
+    def _open_index(self) -> int | None:
+        for index, info in enumerate(self.applications):
+            if info.status not in _FINAL_STATUSES:
+                return index
         return None
+
+    def _set_status(self, status: str) -> None:
+        index = self._open_index()
+        if index is None:
+            raise LookupError("no open application")
+        self.applications[index] = replace(self.applications[index], status=status)
+
+    def _answered(self, *, by_text: bool) -> None:
+        """Back to review once the request is answered, as the back-office decides it."""
+        request = self.request
+        if request is None or self.info_request() is None:
+            return
+        if (request.documents and not request.missing()) or (not request.documents and by_text):
+            self.request = None
+            self._set_status("under_review")
 
     def send(self, event: Event) -> tuple[Reply, ...]:
         """Handle `event` like the adapter does; the replies of the whole update."""
@@ -125,6 +189,10 @@ class InMemoryChat:
             return self.send(DocumentAccepted(missing[0], f"{missing[0]}.pdf"))
         if state == "summary":
             return self.press_value("sum", "submit")
+        if state == "info_upload":
+            return self.send(DocumentAccepted(str(self.context["doc_type"]), "copy.pdf"))
+        if state == "info_answer":
+            return self.send(Text(SAMPLE_OFFICER_ANSWER))
         raise LookupError(f"no sample answer in state {state!r}")
 
     def advance_to(self, state: str) -> tuple[Reply, ...]:
@@ -163,6 +231,14 @@ class InMemoryChat:
                     self.answers[name] = value
             case AttachDocument(doc_type=doc_type):
                 self.documents.add(doc_type)
+            case AttachInfoDocument(doc_type=doc_type):
+                self.info_documents.append(doc_type)
+                if self.request is not None:
+                    self.request.received.add(doc_type)
+                self._answered(by_text=False)
+            case ReplyToOfficer(text=text):
+                self.thread.append(text)
+                self._answered(by_text=True)
             case SubmitApplication():
                 number = len(self.applications) + 1
                 amount = self.answers.get("amount")
@@ -200,3 +276,4 @@ SAMPLE_CHOICES = {
     "security_type": ("sec", "collateral"),
 }
 SAMPLE_PHONE = "+86 139 0571 2468"
+SAMPLE_OFFICER_ANSWER = "Revenue fell because our largest customer paid late; it has now paid."
