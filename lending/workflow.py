@@ -373,7 +373,7 @@ _STATUS_LABELS = {
     Status.UNDER_REVIEW: N_("Under review"),
     Status.INFO_REQUESTED: N_("Information requested"),
     Status.PENDING_APPROVAL: N_("Awaiting approval"),
-    Status.APPROVED: N_("Approved, awaiting your acceptance"),
+    Status.APPROVED: N_("Approved, awaiting the applicant's acceptance"),
     Status.ACCEPTED: N_("Accepted, awaiting disbursement"),
     Status.ACTIVE: N_("Active loan"),
     Status.REJECTED: N_("Rejected"),

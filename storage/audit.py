@@ -261,6 +261,7 @@ class ChainReport:
     first_bad_seq: int | None
     position: int | None
     reason: str
+    head_hash: str = ""
 
     def describe(self) -> str:
         if self.ok:
@@ -323,7 +324,9 @@ async def verify_chain(database: Database, *, batch_size: int = VERIFY_BATCH_SIZ
     if stray is not None:
         reason = f"event #{stray} lies beyond the chain head (added without the chain)"
         return await _failure(database, int(stray), position + 1, reason)
-    return ChainReport(ok=True, count=head_seq, first_bad_seq=None, position=None, reason="")
+    return ChainReport(
+        ok=True, count=head_seq, first_bad_seq=None, position=None, reason="", head_hash=head_hash
+    )
 
 
 class _StoredEvent(NamedTuple):

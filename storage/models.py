@@ -265,7 +265,10 @@ class ApplicationMessage(Base):
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
     direction: Mapped[str] = mapped_column(String(8))
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
-    body: Mapped[str] = mapped_column(Text)
+    # Superseded by body_enc (free text can hold ID and phone numbers); no longer written.
+    body: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
+    # The text, sealed by FieldCipher (table "application_messages", column "body", row id).
+    body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     requested_documents: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -70,8 +70,8 @@ def asked(
     return applicant
 
 
-def drafting_while_asked(state: str = "amount") -> InMemoryChat:
-    """A draft in progress at `state` while another application waits for information."""
+def drafting_beside_an_open_application(state: str = "amount") -> InMemoryChat:
+    """A draft in progress at `state` while another application is with the officers."""
     applicant = InMemoryChat(today=TODAY, telegram_language="en")
     applicant.advance_to(state)
     applicant.applications.append(
@@ -88,7 +88,7 @@ def data_of(replies: tuple[Reply, ...]) -> list[str]:
     return [button.data for reply in replies for row in reply.buttons for button in row]
 
 
-def unchanged(applicant: InMemoryChat) -> tuple[object, ...]:
+def chat_state(applicant: InMemoryChat) -> tuple[object, ...]:
     return (
         applicant.state,
         dict(applicant.context),
@@ -257,10 +257,10 @@ def test_choosing_another_document_while_uploading_switches_to_it() -> None:
 def test_text_while_uploading_asks_for_the_file() -> None:
     applicant = asked()
     applicant.send(ButtonPress(info_upload_button_data("business_licence")))
-    before = unchanged(applicant)
+    before = chat_state(applicant)
     (reply,) = applicant.send(Text("I will send it tomorrow"))
     assert reply.lines[0].msgid == phrases.INFO_SEND_FILE_NOT_TEXT
-    assert unchanged(applicant) == before
+    assert chat_state(applicant) == before
 
 
 @pytest.mark.parametrize("leave", ["not_now", "cancel"])
@@ -281,11 +281,11 @@ def test_not_now_and_cancel_leave_the_upload_and_show_the_request(leave: str) ->
 
 def test_a_file_sent_without_pressing_a_button_asks_to_choose_the_document() -> None:
     applicant = asked()
-    before = unchanged(applicant)
+    before = chat_state(applicant)
     (reply,) = applicant.send(FileWithoutRequest())
     assert reply.lines[0].msgid == phrases.CHOOSE_DOCUMENT_FIRST
     assert "info:doc:tax_certificate" in data_of((reply,))
-    assert unchanged(applicant) == before
+    assert chat_state(applicant) == before
 
 
 def test_a_button_for_a_document_already_sent_again_says_so() -> None:
@@ -293,12 +293,12 @@ def test_a_button_for_a_document_already_sent_again_says_so() -> None:
     notice = applicant.last
     applicant.send(ButtonPress(info_upload_button_data("business_licence")))
     applicant.send(DocumentAccepted("business_licence", None))
-    before = unchanged(applicant)
+    before = chat_state(applicant)
     (reply,) = applicant.send(ButtonPress(data_of(notice)[0]))
     assert reply.lines[0] == Message(
         phrases.INFO_NOT_NEEDED, {"document": LICENCE, "reference": REFERENCE}
     )
-    assert unchanged(applicant) == before
+    assert chat_state(applicant) == before
 
 
 # --- stale info buttons ------------------------------------------------------------------
@@ -312,22 +312,22 @@ def test_info_buttons_are_stale_once_the_request_is_answered(button: int) -> Non
         applicant.send(ButtonPress(info_upload_button_data(kind)))
         applicant.send(DocumentAccepted(kind, None))
     assert applicant.snapshot().info_request is None
-    before = unchanged(applicant)
+    before = chat_state(applicant)
     (reply,) = applicant.send(ButtonPress(data_of(notice)[button]))
     assert reply.lines[0].msgid == phrases.STALE
     assert reply.lines[1] == Message(questions.IDLE_OPEN, {"reference": REFERENCE})
-    assert unchanged(applicant) == before
+    assert chat_state(applicant) == before
 
 
 @pytest.mark.parametrize("data", ["info:doc:owner_id", "info:answer", "info:doc:passport"])
 def test_info_buttons_without_an_open_request_are_stale_during_a_draft(data: str) -> None:
-    applicant = drafting_while_asked("employees")
+    applicant = drafting_beside_an_open_application("employees")
     assert applicant.snapshot().info_request is None
-    before = unchanged(applicant)
+    before = chat_state(applicant)
     (reply,) = applicant.send(ButtonPress(data))
     assert msgids((reply,))[:2] == [phrases.STALE, "Step {step}/{total} · {section}\n{bar}"]
     assert questions.TEXT_PROMPTS["employees"].question in msgids((reply,))
-    assert unchanged(applicant) == before
+    assert chat_state(applicant) == before
 
 
 def test_an_info_button_in_a_chat_never_seen_greets() -> None:
@@ -339,10 +339,10 @@ def test_an_info_button_in_a_chat_never_seen_greets() -> None:
 
 def test_the_answer_button_of_a_request_without_a_question_is_stale() -> None:
     applicant = asked(question=None)
-    before = unchanged(applicant)
+    before = chat_state(applicant)
     (reply,) = applicant.send(ButtonPress(info_answer_button_data()))
     assert reply.lines[0].msgid == phrases.STALE
-    assert unchanged(applicant) == before
+    assert chat_state(applicant) == before
 
 
 def test_a_request_closed_meanwhile_sends_the_chat_back_to_idle() -> None:
@@ -398,10 +398,10 @@ def test_typing_while_idle_without_a_request_goes_to_the_thread() -> None:
 def test_typing_while_idle_without_an_open_application_only_shows_the_commands() -> None:
     applicant = submitted()
     applicant.applications[0] = replace(applicant.applications[0], status="rejected")
-    before = unchanged(applicant)
+    before = chat_state(applicant)
     (reply,) = applicant.send(Text("Why?"))
     assert reply.lines == (Message(questions.IDLE),)
-    assert unchanged(applicant) == before
+    assert chat_state(applicant) == before
 
 
 @pytest.mark.parametrize("where", ["thread", "idle_question", "info_answer"])
@@ -409,14 +409,14 @@ def test_a_message_too_long_for_the_officer_is_refused(where: str) -> None:
     applicant = submitted() if where == "thread" else asked()
     if where == "info_answer":
         applicant.send(ButtonPress(info_answer_button_data()))
-    before = unchanged(applicant)
+    before = chat_state(applicant)
     text = "x" * (MAX_MESSAGE_LENGTH + 1)
     (reply,) = applicant.send(Text(text))
     assert reply.lines[0] == Message(
         phrases.MESSAGE_TOO_LONG,
         {"length": MAX_MESSAGE_LENGTH + 1, "maximum": MAX_MESSAGE_LENGTH},
     )
-    assert unchanged(applicant) == before
+    assert chat_state(applicant) == before
     applicant.send(Text("y" * MAX_MESSAGE_LENGTH))
     assert applicant.applied[-1] == ReplyToOfficer("y" * MAX_MESSAGE_LENGTH)
 
@@ -424,10 +424,10 @@ def test_a_message_too_long_for_the_officer_is_refused(where: str) -> None:
 def test_a_blank_answer_is_not_sent() -> None:
     applicant = asked()
     applicant.send(ButtonPress(info_answer_button_data()))
-    before = unchanged(applicant)
+    before = chat_state(applicant)
     (reply,) = applicant.send(Text("   "))
     assert questions.INFO_TYPE_ANSWER in msgids((reply,))
-    assert unchanged(applicant) == before
+    assert chat_state(applicant) == before
 
 
 def test_an_answer_typed_after_the_request_closed_still_reaches_the_officer() -> None:
@@ -452,7 +452,7 @@ def test_the_thread_message_hides_its_text_in_reprs() -> None:
 
 
 def test_text_during_a_draft_still_answers_its_questions() -> None:
-    applicant = drafting_while_asked("amount")
+    applicant = drafting_beside_an_open_application("amount")
     applicant.officer_requests(("owner_id",), QUESTION)
     applicant.send(Text("30万"))
     assert applicant.applied[-1] == SaveAnswer("amount", Decimal("300000.00"))
@@ -461,7 +461,7 @@ def test_text_during_a_draft_still_answers_its_questions() -> None:
 
 
 def test_an_info_upload_during_a_draft_keeps_it_and_apply_resumes_it() -> None:
-    applicant = drafting_while_asked("owner_id_number")
+    applicant = drafting_beside_an_open_application("owner_id_number")
     answers = dict(applicant.answers)
     applicant.officer_requests(("owner_id",), None)
     applicant.send(ButtonPress(info_upload_button_data("owner_id")))
@@ -484,7 +484,7 @@ def test_an_info_upload_during_a_draft_keeps_it_and_apply_resumes_it() -> None:
 
 
 def test_not_now_during_a_draft_says_the_draft_is_kept() -> None:
-    applicant = drafting_while_asked("purpose")
+    applicant = drafting_beside_an_open_application("purpose")
     applicant.officer_requests((), QUESTION)
     applicant.send(ButtonPress(info_answer_button_data()))
     (reply,) = applicant.press(questions.NOT_NOW)
@@ -528,7 +528,7 @@ def test_status_shows_the_open_request_with_its_buttons() -> None:
 
 
 def test_status_during_a_draft_shows_the_request_then_asks_the_question_again() -> None:
-    applicant = drafting_while_asked("employees")
+    applicant = drafting_beside_an_open_application("employees")
     applicant.officer_requests(("tax_certificate",), None)
     status, again = applicant.send(Command("status"))
     assert Message(info_requests.WAITING, {"reference": REFERENCE}) in status.lines

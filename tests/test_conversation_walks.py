@@ -9,8 +9,15 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conversations.buttons import parse_press
-from conversations.effects import ANSWER_FIELDS, DiscardDraft, SaveAnswer, SubmitApplication
+from conversations.buttons import parse_info, parse_press
+from conversations.effects import (
+    ANSWER_FIELDS,
+    AttachInfoDocument,
+    DiscardDraft,
+    ReplyToOfficer,
+    SaveAnswer,
+    SubmitApplication,
+)
 from conversations.events import (
     COMMANDS,
     DOCUMENT_REFUSAL_REASONS,
@@ -85,7 +92,10 @@ def check(applicant: InMemoryChat, event: Event) -> None:
                 assert len(button.data.encode()) <= 64
         # Personal data only ever appears masked.
         assert not any(secret in value for value in user_data(reply) for secret in SECRETS)
-    if isinstance(event, ButtonPress) and not event.data.startswith("lang:"):
+    if isinstance(event, ButtonPress) and parse_info(event.data) is not None:
+        # A request's buttons are valid while it is open, whatever was asked since.
+        stale = snapshot.info_request is None
+    elif isinstance(event, ButtonPress) and not event.data.startswith("lang:"):
         press = parse_press(event.data)
         stale = press is None or press.token != snapshot.context.get("q")
     else:
@@ -100,6 +110,14 @@ def check(applicant: InMemoryChat, event: Event) -> None:
         assert outcome.state == snapshot.state
     if DiscardDraft() in outcome.effects:
         assert snapshot.state == "confirm_cancel"
+    # The request's paths never touch a draft, and a draft's questions never reach the officer.
+    for effect in outcome.effects:
+        if isinstance(effect, ReplyToOfficer):
+            assert snapshot.state in ("idle", "info_answer")
+            assert 0 < len(effect.text) <= 2000
+        if isinstance(effect, AttachInfoDocument):
+            assert snapshot.state == "info_upload"
+            assert outcome.effects == (effect,)
 
 
 def buttons_of(replies: tuple[Reply, ...]) -> list[Button]:
@@ -115,13 +133,25 @@ def buttons_of(replies: tuple[Reply, ...]) -> list[Button]:
     data=st.data(),
     telegram_language=st.sampled_from([None, "en", "zh-hans", "fr"]),
     steps=st.integers(min_value=1, max_value=60),
-    start=st.sampled_from(["new", "industry", "phone", "security_type", "documents", "summary"]),
+    start=st.sampled_from(
+        ["new", "industry", "phone", "security_type", "documents", "summary", "asked", "both"]
+    ),
 )
 def test_random_walks_never_fail_and_never_break_the_rules(
     data: st.DataObject, telegram_language: str | None, steps: int, start: str
 ) -> None:
     applicant = InMemoryChat(today=TODAY, telegram_language=telegram_language)
-    if start != "new":
+    if start in ("asked", "both"):
+        # An officer asks for documents and an answer; in "both" a new draft is under way.
+        applicant.advance_to("idle")
+        if start == "both":
+            open_one = applicant.applications[0]
+            applicant.applications[0] = replace(open_one, status="rejected")
+            applicant.send(Command("apply"))
+            applicant.advance_to("amount")
+            applicant.applications.append(replace(open_one, reference="SME-2026-000002"))
+        applicant.officer_requests(("owner_id", "tax_certificate"), "Why now?")
+    elif start != "new":
         applicant.advance_to(start)
     seen_buttons: set[str] = set()
     for _ in range(steps):
@@ -151,7 +181,7 @@ def test_random_walks_never_fail_and_never_break_the_rules(
         assert applicant.has_draft or applicant.answers == {}
         seen_buttons |= {button.data for button in buttons_of(applicant.last)}
         if expected_document(applicant.snapshot()) is not None:
-            assert applicant.state == "document_upload"
+            assert applicant.state in ("document_upload", "info_upload")
         assert applicant.has_draft or applicant.answers == {}
 
 

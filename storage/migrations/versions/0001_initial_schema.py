@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 13:19:55.260303
+Create Date: 2026-11-27 13:26:11.128350
 """
 
 from collections.abc import Sequence
@@ -243,7 +243,8 @@ def upgrade() -> None:
         sa.Column(
             "officer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
-        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("body_enc", sa.LargeBinary(), nullable=True),
         sa.Column("requested_documents", sa.JSON(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
