@@ -38,6 +38,14 @@ APPLICATION_READERS = frozenset({OFFICER, APPROVER, AUDITOR})
 # Those who may unmask personal data; auditors read applications masked only.
 UNMASKERS = frozenset({OFFICER, APPROVER})
 ADMINISTRATORS = frozenset({ADMIN})
+# Loan officers review: open, request information, recommend (lending/workflow.py).
+REVIEWERS = frozenset({OFFICER})
+# Approve, reject and disburse; the workflow adds four eyes and the approver-only limit.
+DECIDERS = frozenset({OFFICER, APPROVER})
+# Those who write to applicants.
+MESSENGERS = frozenset({OFFICER, APPROVER})
+# The audit trail: auditors, and administrators who answer for the system.
+AUDIT_READERS = frozenset({AUDITOR, ADMIN})
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,31 @@
 """One application as an officer reads it: answers (ID and phone masked unless revealed),
-documents, and a timeline of what happened. Database and cipher only, no web framework.
+documents, the thread with the applicant (`decisions.timeline`) and the decisions open to the
+reader. Database and cipher only, no web framework.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.decisions import (
+    InformationRequest,
+    TimelineEntry,
+    available_triggers,
+    open_information_request,
+    timeline,
+)
 from lending.masking import mask_id_number, mask_phone
-from lending.workflow import Status
+from lending.products import DocumentType, SecurityType, label, required_documents
+from lending.workflow import Role, Status, Trigger
 from locales import N_
 from storage.applications import Drafts
 from storage.fields import FieldCipher
-from storage.models import Application, ApplicationMessage, AuditEvent, Document
+from storage.models import Application, Document, Officer
 
 # The answers in the order the applicant gave them, with their labels (message ids).
 ANSWER_LABELS: tuple[tuple[str, str], ...] = (
@@ -38,16 +47,6 @@ ANSWER_LABELS: tuple[tuple[str, str], ...] = (
 )
 MASKED_FIELDS = {"owner_id_number": mask_id_number, "phone": mask_phone}
 MONEY_FIELDS = frozenset({"annual_revenue", "amount"})
-# What the timeline calls the events it knows; others show their action name.
-TIMELINE_LABELS = {
-    "application.submitted": N_("Submitted by the applicant"),
-    "consent.recorded": N_("Privacy notice accepted"),
-    "document.received": N_("Document received"),
-}
-# Reads are audited but are not events in the application's own story.
-_NOT_IN_TIMELINE = frozenset(
-    {"application.viewed", "application.personal_data_revealed", "document.downloaded"}
-)
 
 
 @dataclass(frozen=True)
@@ -60,21 +59,31 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class TimelineEntry:
-    moment: datetime
-    kind: str  # "event" or "message"
-    action: str
-    direction: str | None = None
-    body: str | None = None
+class Reader:
+    """Who reads the case file, and the amount above which only approvers decide."""
+
+    officer_id: int
+    role: Role
+    approver_required_above: Decimal
 
 
 @dataclass(frozen=True)
 class CaseFile:
+    """Everything the application page shows.
+
+    `documents` are the active ones (the latest of each type); `missing_documents` the
+    required types not received yet; `actions` the officer triggers the reader may fire now.
+    """
+
     application: Application
     status: Status
     answers: list[Answer]
     documents: list[Document]
+    missing_documents: tuple[DocumentType, ...]
     timeline: list[TimelineEntry]
+    officer_names: dict[int, str]
+    information_request: InformationRequest | None
+    actions: list[Trigger]
 
 
 async def find_application(session: AsyncSession, application_id: int) -> Application | None:
@@ -89,7 +98,7 @@ async def find_application(session: AsyncSession, application_id: int) -> Applic
 def _answers(application: Application, cipher: FieldCipher, *, reveal: bool) -> list[Answer]:
     values = Drafts(cipher).answers(application)
     answers = []
-    for field, label in ANSWER_LABELS:
+    for field, answer_label in ANSWER_LABELS:
         if field not in values:
             continue
         value = values[field]
@@ -97,51 +106,90 @@ def _answers(application: Application, cipher: FieldCipher, *, reveal: bool) -> 
         masked = mask is not None and not reveal
         if mask is not None and masked:
             value = mask(str(value))
-        answers.append(Answer(field, label, value, field in MONEY_FIELDS, masked))
+        answers.append(Answer(field, answer_label, value, field in MONEY_FIELDS, masked))
     return answers
 
 
-async def _timeline(session: AsyncSession, application_id: int) -> list[TimelineEntry]:
-    events = await session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.subject_type == "application",
-            AuditEvent.subject_id == str(application_id),
-            AuditEvent.action.not_in(_NOT_IN_TIMELINE),
-        )
-        .order_by(AuditEvent.seq)
+def _missing(application: Application, documents: Sequence[Document]) -> tuple[DocumentType, ...]:
+    try:
+        security = SecurityType(application.security_type or SecurityType.NONE.value)
+    except ValueError:
+        security = SecurityType.NONE
+    present = {document.doc_type for document in documents}
+    return tuple(doc for doc in required_documents(security) if doc.value not in present)
+
+
+async def _officer_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    found = await session.execute(
+        select(Officer.id, Officer.display_name).where(Officer.id.in_(ids))
     )
-    messages = await session.scalars(
-        select(ApplicationMessage)
-        .where(ApplicationMessage.application_id == application_id)
-        .order_by(ApplicationMessage.id)
-    )
-    entries = [TimelineEntry(event.occurred_at, "event", event.action) for event in events]
-    entries += [
-        TimelineEntry(message.created_at, "message", "message", message.direction, message.body)
-        for message in messages
-    ]
-    return sorted(entries, key=lambda entry: entry.moment)
+    return {officer_id: name for officer_id, name in found}
 
 
 async def load_case_file(
-    session: AsyncSession, cipher: FieldCipher, application_id: int, *, reveal: bool
+    session: AsyncSession,
+    cipher: FieldCipher,
+    application_id: int,
+    *,
+    reveal: bool,
+    reader: Reader,
 ) -> CaseFile | None:
+    """The case file, or None for an unknown or draft application. Reads only."""
     application = await find_application(session, application_id)
     if application is None:
         return None
-    documents = await session.scalars(
-        select(Document)
-        .where(Document.application_id == application_id, Document.replaced_at.is_(None))
-        .order_by(Document.doc_type, Document.id)
+    documents = list(
+        await session.scalars(
+            select(Document)
+            .where(Document.application_id == application_id, Document.replaced_at.is_(None))
+            .order_by(Document.doc_type, Document.id)
+        )
+    )
+    status = Status(application.status)
+    entries = await timeline(session, cipher, application_id)
+    named = {
+        officer_id
+        for officer_id in (
+            application.assigned_officer_id,
+            application.recommended_by_id,
+            application.decided_by_id,
+            *(entry.actor_id for entry in entries if entry.actor_type == "officer"),
+        )
+        if officer_id is not None
+    }
+    request = (
+        await open_information_request(session, cipher, application_id)
+        if status is Status.INFO_REQUESTED
+        else None
+    )
+    actions = await available_triggers(
+        session,
+        application,
+        role=reader.role,
+        officer_id=reader.officer_id,
+        approver_required_above=reader.approver_required_above,
     )
     return CaseFile(
         application=application,
-        status=Status(application.status),
+        status=status,
         answers=_answers(application, cipher, reveal=reveal),
-        documents=list(documents),
-        timeline=await _timeline(session, application_id),
+        documents=documents,
+        missing_documents=_missing(application, documents),
+        timeline=entries,
+        officer_names=await _officer_names(session, named),
+        information_request=request,
+        actions=actions,
     )
+
+
+def document_label(doc_type: str) -> str:
+    """The English message id naming a stored document type (the raw value if unknown)."""
+    try:
+        return label(DocumentType(doc_type))
+    except ValueError:
+        return doc_type
 
 
 async def find_document(

@@ -6,6 +6,12 @@ event and the applicant's outbox notice commit together or not at all (design §
 checks everything that can be refused *before* it changes anything, so a caller that catches
 `DecisionError` and still commits leaves the database exactly as it was.
 
+Message texts (officers' messages and questions, applicants' replies) are free text and may
+hold ID or phone numbers, so they are stored only encrypted (`body_enc`, sealed by the field
+cipher with table "application_messages", column "body" and the message's id) and never
+copied into audit events or outbox payloads: a notice names its message by id and the bot
+reads and decrypts the text when it sends it (design §4.2).
+
 Status changes go through `lending.workflow.fire`, which owns the rules (roles, four eyes,
 approver above the limit, required documents, a reason for every rejection). On PostgreSQL the
 application row is locked (`FOR UPDATE`) before the machine runs, so two officers deciding at
@@ -34,16 +40,21 @@ from lending.workflow import (
     Transition,
     Trigger,
     WorkflowError,
+    allowed_triggers,
     fire,
 )
 from locales import N_
 from storage import audit, outbox
 from storage.applications import active_documents
+from storage.fields import FieldCipher
 from storage.models import Applicant, Application, ApplicationMessage, AuditEvent, Document, Officer
 
 STATUS_CHANGED = "status_changed"
 OFFICER_MESSAGE = "officer_message"
 INFO_REQUEST = "info_request"
+# Where a message's text is sealed: the associated data of its ciphertext.
+MESSAGE_TABLE = "application_messages"
+MESSAGE_COLUMN = "body"
 
 # Officer-written text (messages, questions, reasons) is read in chat: one Telegram message.
 MAX_TEXT_LENGTH = 2000
@@ -53,6 +64,7 @@ MAX_TEXT_LENGTH = 2000
 DECISION_TRIGGERS = frozenset(
     {Trigger.OPEN, Trigger.RECOMMEND, Trigger.APPROVE, Trigger.REJECT, Trigger.DISBURSE}
 )
+OFFICER_TRIGGERS = DECISION_TRIGGERS | {Trigger.REQUEST_INFO}
 # What the applicant hears about. pending_approval is internal; info_requested reaches them
 # as an "info_request" notice carrying the request itself.
 NOTIFIED_STATUSES = frozenset(
@@ -63,6 +75,11 @@ _REASON_SHOWN_FOR = frozenset({Status.REJECTED})
 _MESSAGING_ROLES = frozenset({Role.OFFICER, Role.APPROVER})
 
 
+FORBIDDEN_CODES = frozenset(
+    {"forbidden_role", "four_eyes", "approver_required", "officer_disabled"}
+)
+
+
 class DecisionError(Exception):
     """A refused request. `message` is an English message id; `code` is stable for callers.
 
@@ -70,6 +87,7 @@ class DecisionError(Exception):
     documents_missing, four_eyes, approver_required, reason_required) and not_found,
     officer_disabled, not_officer_trigger, request_empty, unknown_document_type,
     message_empty, message_too_long, reason_too_long, reason_has_personal_data, not_open.
+    `FORBIDDEN_CODES` are the refusals about who is asking rather than what is asked.
     """
 
     def __init__(self, message: str, code: str) -> None:
@@ -123,7 +141,7 @@ async def apply_decision(
     session: AsyncSession,
     *,
     application_id: int,
-    officer: Officer,
+    officer_id: int,
     trigger: Trigger,
     approver_required_above: Decimal,
     reason: str | None = None,
@@ -138,7 +156,7 @@ async def apply_decision(
             N_("Only the applicant or the system can take this step."), "not_officer_trigger"
         )
     reason = _clean_reason(reason)
-    actor = await _officer_actor(session, officer)
+    actor = await _officer_actor(session, officer_id)
     application = await _load(session, application_id, lock=True)
     transition = _fire(
         await _case(session, application),
@@ -185,20 +203,22 @@ async def apply_decision(
 
 async def request_information(
     session: AsyncSession,
+    cipher: FieldCipher,
     *,
     application_id: int,
-    officer: Officer,
-    documents: Sequence[DocumentType],
+    officer_id: int,
+    documents: Sequence[str],
     question: str | None,
     now: datetime,
 ) -> ApplicationMessage:
-    """Ask the applicant for documents and/or an answer; the application waits on them."""
+    """Ask the applicant for documents (DocumentType values) and/or an answer to a question;
+    the application waits on them (info_requested)."""
     _require_aware(now)
     wanted = _document_types(documents)
     asked = _clean_text(question, empty_ok=True)
     if not wanted and asked is None:
         raise _request_empty()
-    actor = await _officer_actor(session, officer)
+    actor = await _officer_actor(session, officer_id)
     application = await _load(session, application_id, lock=True)
     transition = _fire(
         await _case(session, application),
@@ -207,16 +227,16 @@ async def request_information(
         approver_required_above=Decimal(0),
     )
 
-    message = ApplicationMessage(
-        application_id=application.id,
+    message = await _add_message(
+        session,
+        cipher,
+        application=application,
         direction="out",
         officer_id=actor.id,
-        body=asked or "",
+        text=asked or "",
         requested_documents=[doc.value for doc in wanted],
-        created_at=now,
+        now=now,
     )
-    session.add(message)
-    await session.flush()
     await _record(
         session,
         actor,
@@ -236,7 +256,7 @@ async def request_information(
     payload = {
         "reference": application.reference or "",
         "documents": [doc.value for doc in wanted],
-        "question": asked,
+        "has_question": asked is not None,
         "message_id": message.id,
     }
     outbox.enqueue(session, await _applicant(session, application), INFO_REQUEST, payload)
@@ -245,27 +265,37 @@ async def request_information(
 
 
 async def message_applicant(
-    session: AsyncSession, *, application_id: int, officer: Officer, body: str, now: datetime
+    session: AsyncSession,
+    cipher: FieldCipher,
+    *,
+    application_id: int,
+    officer_id: int,
+    body: str,
+    now: datetime,
 ) -> ApplicationMessage:
     """Send the applicant a free-text message from an officer or approver."""
     _require_aware(now)
     text = _clean_text(body, empty_ok=False)
     assert text is not None
-    actor = await _officer_actor(session, officer)
+    actor = await _officer_actor(session, officer_id)
     if actor.role not in _MESSAGING_ROLES:
         raise _forbidden()
     application = await _load(session, application_id, lock=False)
+    # The applicant can no longer answer in chat, so a message would promise a reply
+    # nobody reads.
+    if Status(application.status) in TERMINAL_STATUSES:
+        raise _not_open()
 
-    message = ApplicationMessage(
-        application_id=application.id,
+    message = await _add_message(
+        session,
+        cipher,
+        application=application,
         direction="out",
         officer_id=actor.id,
-        body=text,
+        text=text,
         requested_documents=[],
-        created_at=now,
+        now=now,
     )
-    session.add(message)
-    await session.flush()
     await _record(
         session,
         actor,
@@ -274,7 +304,7 @@ async def message_applicant(
         {"message_id": message.id, "length": len(text)},
         now,
     )
-    payload = {"reference": application.reference or "", "body": text}
+    payload = {"reference": application.reference or "", "message_id": message.id}
     outbox.enqueue(session, await _applicant(session, application), OFFICER_MESSAGE, payload)
     await session.flush()
     return message
@@ -285,6 +315,7 @@ async def message_applicant(
 
 async def record_applicant_reply(
     session: AsyncSession,
+    cipher: FieldCipher,
     *,
     application_id: int,
     text: str | None,
@@ -298,29 +329,32 @@ async def record_applicant_reply(
     document alone stores no message (the document is the record) and returns None. When the
     application is info_requested and the request is now answered (every requested document
     uploaded since the request, or a text for a question-only request), answer_info moves it
-    back to under_review (check `application.status` afterwards).
+    back to under_review (check `application.status` afterwards). The text is stored sealed
+    by `cipher`; read it back with `message_text`. Raises DecisionError: not_found (unknown
+    or draft application), not_open (rejected, closed, withdrawn or repaid),
+    unknown_document_type.
     """
     _require_aware(now)
     body = text.strip() if text is not None and text.strip() else None
     uploaded = _document_types([document_type]) if document_type is not None else ()
     application = await _load(session, application_id, lock=True)
     if Status(application.status) in TERMINAL_STATUSES:
-        raise DecisionError(N_("This application is no longer open for messages."), "not_open")
+        raise _not_open()
     if body is None and not uploaded:
         return None
 
     message = None
     if body is not None:
-        message = ApplicationMessage(
-            application_id=application.id,
+        message = await _add_message(
+            session,
+            cipher,
+            application=application,
             direction="in",
             officer_id=None,
-            body=body,
+            text=body,
             requested_documents=[],
-            created_at=now,
+            now=now,
         )
-        session.add(message)
-        await session.flush()
 
     applicant = Actor(kind="applicant", id=application.applicant_id, role=None)
     details: dict[str, object] = {
@@ -328,7 +362,7 @@ async def record_applicant_reply(
         "length": len(body or ""),
         "document_type": uploaded[0].value if uploaded else None,
     }
-    request = await open_information_request(session, application.id)
+    request = await open_information_request(session, cipher, application.id)
     if request is not None and _answers(request, answered_by_text=body is not None):
         transition = _fire(
             await _case(session, application),
@@ -351,7 +385,7 @@ async def record_applicant_reply(
 
 
 async def open_information_request(
-    session: AsyncSession, application_id: int
+    session: AsyncSession, cipher: FieldCipher, application_id: int
 ) -> InformationRequest | None:
     """The request an info_requested application is waiting on, or None when not waiting."""
     application = await session.get(Application, application_id)
@@ -385,7 +419,7 @@ async def open_information_request(
         message_id=message.id,
         requested_at=message.created_at,
         documents=wanted,
-        question=message.body or None,
+        question=message_text(cipher, message) or None,
         missing_documents=tuple(doc for doc in wanted if doc.value not in fresh),
     )
 
@@ -396,11 +430,44 @@ def _answers(request: InformationRequest, *, answered_by_text: bool) -> bool:
     return answered_by_text
 
 
-# --- the page's timeline -------------------------------------------------------------------
+# --- what the application page shows -------------------------------------------------------
 
 
-async def timeline(session: AsyncSession, application_id: int) -> list[TimelineEntry]:
-    """Status changes, messages both ways and document arrivals, oldest first."""
+def message_text(cipher: FieldCipher, message: ApplicationMessage) -> str:
+    """The message's text, decrypted (rows from before encryption keep it in `body`)."""
+    if message.body_enc is None:
+        return message.body or ""
+    return cipher.decrypt(
+        message.body_enc, table=MESSAGE_TABLE, column=MESSAGE_COLUMN, row_id=message.id
+    )
+
+
+async def available_triggers(
+    session: AsyncSession,
+    application: Application,
+    *,
+    role: Role,
+    officer_id: int,
+    approver_required_above: Decimal,
+) -> list[Trigger]:
+    """The officer triggers the workflow would accept from this officer now: the page offers
+    a button for each and no other (the recommender gets no approve button, and above the
+    limit only approvers do)."""
+    actor = Actor(kind="officer", id=officer_id, role=role)
+    case = await _case(session, application)
+    return [
+        trigger
+        for trigger in allowed_triggers(
+            case, actor, approver_required_above=approver_required_above
+        )
+        if trigger in OFFICER_TRIGGERS
+    ]
+
+
+async def timeline(
+    session: AsyncSession, cipher: FieldCipher, application_id: int
+) -> list[TimelineEntry]:
+    """Status changes, messages both ways (decrypted) and document arrivals, oldest first."""
     events = await session.scalars(
         select(AuditEvent)
         .where(
@@ -422,7 +489,7 @@ async def timeline(session: AsyncSession, application_id: int) -> list[TimelineE
             actor_type="officer" if message.direction == "out" else "applicant",
             actor_id=message.officer_id,
             direction=message.direction,
-            body=message.body,
+            body=message_text(cipher, message),
             requested_documents=tuple(message.requested_documents or ()),
         )
         for message in messages
@@ -468,6 +535,10 @@ def _status_entry(event: AuditEvent) -> TimelineEntry:
 
 
 # --- shared steps --------------------------------------------------------------------------
+
+
+def _not_open() -> DecisionError:
+    return DecisionError(N_("This application is no longer open for messages."), "not_open")
 
 
 def _forbidden() -> DecisionError:
@@ -521,12 +592,12 @@ def _document_types(values: Sequence[str]) -> tuple[DocumentType, ...]:
     return tuple(found)
 
 
-async def _officer_actor(session: AsyncSession, officer: Officer) -> Actor:
+async def _officer_actor(session: AsyncSession, officer_id: int) -> Actor:
     """The officer as the workflow sees them, from the row as it is now: a role change or a
     disable since their request began is honoured."""
     current = (
         await session.execute(
-            select(Officer.role, Officer.disabled).where(Officer.id == officer.id)
+            select(Officer.role, Officer.disabled).where(Officer.id == officer_id)
         )
     ).one_or_none()
     if current is None or current.disabled:
@@ -535,7 +606,7 @@ async def _officer_actor(session: AsyncSession, officer: Officer) -> Actor:
         role = Role(current.role)
     except ValueError:
         raise _forbidden() from None
-    return Actor(kind="officer", id=officer.id, role=role)
+    return Actor(kind="officer", id=officer_id, role=role)
 
 
 async def _load(session: AsyncSession, application_id: int, *, lock: bool) -> Application:
@@ -605,6 +676,33 @@ async def _record(
         details=details,
         now=now,
     )
+
+
+async def _add_message(
+    session: AsyncSession,
+    cipher: FieldCipher,
+    *,
+    application: Application,
+    direction: Literal["in", "out"],
+    officer_id: int | None,
+    text: str,
+    requested_documents: list[str],
+    now: datetime,
+) -> ApplicationMessage:
+    """Store a message with its text sealed; the row needs its id before the text can be."""
+    message = ApplicationMessage(
+        application_id=application.id,
+        direction=direction,
+        officer_id=officer_id,
+        requested_documents=requested_documents,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    message.body_enc = cipher.encrypt(
+        text, table=MESSAGE_TABLE, column=MESSAGE_COLUMN, row_id=message.id
+    )
+    return message
 
 
 async def _applicant(session: AsyncSession, application: Application) -> Applicant:

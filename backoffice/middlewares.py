@@ -114,8 +114,7 @@ async def session_loader(request: web.Request, handler: Handler) -> web.StreamRe
     token = session_token(request)
     signed_in = None
     if token is not None:
-        async with request.app[keys.DATABASE].unit_of_work() as session:
-            signed_in = await resume_session(session, token, now=now)
+        signed_in = await resume_session(request.app[keys.DATABASE], token, now=now)
     request[keys.SIGNED_IN] = signed_in
     request[keys.LOCALE] = request_locale(request)
     response = await handler(request)

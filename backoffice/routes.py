@@ -9,13 +9,17 @@ from __future__ import annotations
 from backoffice.access import (
     ADMINISTRATORS,
     APPLICATION_READERS,
+    AUDIT_READERS,
+    DECIDERS,
     EVERY_ROLE,
+    MESSENGERS,
     PUBLIC,
+    REVIEWERS,
     SIGNING_IN,
     UNMASKERS,
     RouteSpec,
 )
-from backoffice.views import admin, applications, preferences, queue, signin
+from backoffice.views import admin, applications, audit, decisions, preferences, queue, signin
 
 _OFFICER = r"/admin/officers/{officer_id:\d+}"
 _APPLICATION = r"/applications/{application_id:\d+}"
@@ -38,6 +42,18 @@ ROUTES: list[RouteSpec] = [
         applications.download_document,
         APPLICATION_READERS,
     ),
+    RouteSpec("POST", _APPLICATION + "/open", decisions.open_application, REVIEWERS),
+    RouteSpec(
+        "POST", _APPLICATION + "/request-information", decisions.request_information, REVIEWERS
+    ),
+    RouteSpec("POST", _APPLICATION + "/recommend", decisions.recommend, REVIEWERS),
+    RouteSpec("POST", _APPLICATION + "/approve", decisions.approve, DECIDERS),
+    RouteSpec("POST", _APPLICATION + "/reject", decisions.reject, DECIDERS),
+    RouteSpec("POST", _APPLICATION + "/disburse", decisions.disburse, DECIDERS),
+    RouteSpec("POST", _APPLICATION + "/messages", decisions.message_applicant, MESSENGERS),
+    RouteSpec("GET", "/audit", audit.show_audit_trail, AUDIT_READERS, "audit"),
+    RouteSpec("GET", "/audit/chain", audit.verify_audit_chain, AUDIT_READERS),
+    RouteSpec("GET", "/audit/export.csv", audit.export_audit_trail, AUDIT_READERS),
     RouteSpec("GET", "/admin/officers", admin.list_officers, ADMINISTRATORS, "officers"),
     RouteSpec("POST", "/admin/officers", admin.create_officer, ADMINISTRATORS),
     RouteSpec("POST", _OFFICER + "/role", admin.change_role, ADMINISTRATORS),

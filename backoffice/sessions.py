@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.workflow import Role
+from storage.database import Database
 from storage.models import Officer, OfficerSession
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -94,17 +95,24 @@ def _expired(row: OfficerSession, now: datetime) -> bool:
     return row.stage == Stage.PASSWORD and now - row.created_at >= PASSWORD_STAGE_TIMEOUT
 
 
-async def resume_session(session: AsyncSession, token: str, *, now: datetime) -> SignedIn | None:
-    """The live session for a cookie token, or None; expired sessions are ended on sight."""
+async def resume_session(database: Database, token: str, *, now: datetime) -> SignedIn | None:
+    """The live session for a cookie token, or None; expired sessions are ended on sight.
+
+    The look-up is a read-only unit of work, so on SQLite a page view does not queue for the
+    write lock; only the occasional touch (at most once per TOUCH_INTERVAL) or the end of an
+    expired session writes.
+    """
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
-    found = (
-        await session.execute(
-            select(OfficerSession, Officer)
-            .join(Officer, Officer.id == OfficerSession.officer_id)
-            .where(OfficerSession.token_hash == hash_token(token))
-        )
-    ).one_or_none()
+    token_hash = hash_token(token)
+    async with database.reading() as session:
+        found = (
+            await session.execute(
+                select(OfficerSession, Officer)
+                .join(Officer, Officer.id == OfficerSession.officer_id)
+                .where(OfficerSession.token_hash == token_hash)
+            )
+        ).one_or_none()
     if found is None:
         return None
     row, officer = found
@@ -113,13 +121,13 @@ async def resume_session(session: AsyncSession, token: str, *, now: datetime) ->
     try:
         role, stage = Role(officer.role), Stage(row.stage)
     except ValueError:
-        row.ended_at = now
+        await _write_session(database, token_hash, ended_at=now)
         return None
     if officer.disabled or _expired(row, now):
-        row.ended_at = now
+        await _write_session(database, token_hash, ended_at=now)
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
-        row.last_seen_at = now
+        await _write_session(database, token_hash, last_seen_at=now)
     return SignedIn(
         token_hash=row.token_hash,
         officer_id=officer.id,
@@ -132,6 +140,16 @@ async def resume_session(session: AsyncSession, token: str, *, now: datetime) ->
         must_change_password=officer.must_change_password,
         totp_confirmed=officer.totp_confirmed,
     )
+
+
+async def _write_session(database: Database, token_hash: bytes, **values: datetime) -> None:
+    """End or touch a live session; one ended meanwhile (a logout) stays ended."""
+    async with database.unit_of_work() as session:
+        await session.execute(
+            update(OfficerSession)
+            .where(OfficerSession.token_hash == token_hash, OfficerSession.ended_at.is_(None))
+            .values(**values)
+        )
 
 
 async def end_session(session: AsyncSession, token_hash: bytes, *, now: datetime) -> bool:

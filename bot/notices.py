@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from telegram import InlineKeyboardMarkup
-
+from bot.rendering import Markup, render_reply
+from conversations.info_requests import info_request_reply
 from locales import N_, gettext_for
 from storage.models import OutboxMessage
 
 STATUS_CHANGED = "status_changed"
 OFFICER_MESSAGE = "officer_message"
+INFO_REQUEST = "info_request"
 
 _STATUS_NOTICES = {
     "submitted": N_(
@@ -49,12 +50,22 @@ _NO_REASON = N_("no reason was given")
 @dataclass(frozen=True)
 class RenderedNotice:
     text: str
-    reply_markup: InlineKeyboardMarkup | None = None
+    reply_markup: Markup | None = None
 
 
 def render_notice(message: OutboxMessage, locale: str) -> RenderedNotice:
     """The chat text for one outbox row, in the applicant's language, user data escaped."""
     payload = message.payload
+    if message.kind == INFO_REQUEST:
+        documents = payload.get("documents") or []
+        question = payload.get("question")
+        reply = info_request_reply(
+            str(payload.get("reference", "")),
+            [str(d) for d in documents] if isinstance(documents, list) else [],
+            str(question) if question else None,
+        )
+        rendered = render_reply(reply, locale)
+        return RenderedNotice(rendered.text, rendered.markup)
     reference = escape(str(payload.get("reference", "")))
     if message.kind == OFFICER_MESSAGE:
         body = escape(str(payload.get("body", "")))

@@ -114,9 +114,7 @@ TEXT_PROMPTS: Mapping[str, Prompt] = {
         N_("What was the company's revenue last year, in yuan?"),
         Message(N_("300万 or 3000000")),
     ),
-    "owner_name": Prompt(
-        N_("What is the full name of the owner (the legal representative)?"), "张伟"
-    ),
+    "owner_name": Prompt(N_("What is the full name of the owner (legal representative)?"), "张伟"),
     "owner_id_number": Prompt(
         N_("What is the owner's resident ID number? It has 18 characters."),
         "11010519491231002X",
@@ -238,7 +236,8 @@ def _question(s: Situation) -> Body:
         return (Message(AMOUNT_QUESTION, limits), _example(Message(N_("30万 or 300000")))), (), None
     if state == "term_months":
         months = {"minimum": s.limits.min_term, "maximum": s.limits.max_term}
-        return (Message(TERM_QUESTION, months), _example("12")), (), None
+        example = Message(display.MONTHS, {"months": 12})
+        return (Message(TERM_QUESTION, months), _example(example)), (), None
     if state == "security_details":
         return _security_details_question(s)
     if state == "documents":

@@ -2,7 +2,9 @@
 
 The checks themselves live in `lending.answers`; this module picks the right one per
 question, adds the few checks only the conversation needs (overall length, the free-text
-security description) and phrases every refusal the same way: the reason, then an example.
+security description) and phrases every refusal the same way: the reason, then one
+"Example:" line. The reason never carries an example of its own (see `InvalidAnswer`), so
+each refusal shows exactly one, and it is an answer the same question accepts.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal
 
+from conversations.display import MONTHS
 from conversations.replies import Message, Money, Value
 from lending.answers import (
     InvalidAnswer,
@@ -20,6 +23,7 @@ from lending.answers import (
     parse_credit_code,
     parse_id_number,
     parse_person_name,
+    parse_revenue,
     parse_term,
 )
 from lending.products import ProductLimits
@@ -30,8 +34,6 @@ from locales import N_
 MAX_ANSWER_LENGTH = 500
 MIN_DETAILS_LENGTH = 4
 
-# Revenue is not bounded by the loan product: zero for a young firm, up to a trillion yuan.
-REVENUE_LIMITS = ProductLimits(min_amount=Decimal("0.01"), max_amount=Decimal("1000000000000"))
 MAX_YEARS_IN_OPERATION = 200
 MAX_EMPLOYEES = 1_000_000
 
@@ -76,18 +78,26 @@ def parse_answer(
     try:
         return _parse(field, text, today=today, limits=limits)
     except InvalidAnswer as invalid:
-        raise Rejection(rejection_lines(invalid)) from None
+        raise Rejection(rejection_lines(invalid, field)) from None
 
 
-def rejection_lines(invalid: InvalidAnswer) -> tuple[Message, ...]:
+def rejection_lines(invalid: InvalidAnswer, field: str = "") -> tuple[Message, ...]:
     """The validator's reason (numbers as numbers, amounts as money) and its example."""
     params: dict[str, Value] = dict(invalid.params)
     for name, number in invalid.values.items():
         params[name] = Money(number) if isinstance(number, Decimal) else number
     return (
         Message(invalid.message, params),
-        Message(EXAMPLE_LINE, {"example": invalid.example}),
+        Message(EXAMPLE_LINE, {"example": _shown_example(field, invalid.example)}),
     )
+
+
+def _shown_example(field: str, example: str) -> Value:
+    # A bare "12" under the term question reads as a count; "12 months" (12个月) is a term,
+    # and the parser accepts it in both languages.
+    if field == "term_months" and example.isdigit():
+        return Message(MONTHS, {"months": int(example)})
+    return example
 
 
 def _parse(field: str, text: str, *, today: date, limits: ProductLimits) -> str | int | Decimal:
@@ -100,7 +110,7 @@ def _parse(field: str, text: str, *, today: date, limits: ProductLimits) -> str 
     if field == "employees":
         return parse_count(text, minimum=0, maximum=MAX_EMPLOYEES)
     if field == "annual_revenue":
-        return _parse_revenue(text)
+        return parse_revenue(text)
     if field == "owner_name":
         return parse_person_name(text)
     if field == "owner_id_number":
@@ -112,20 +122,6 @@ def _parse(field: str, text: str, *, today: date, limits: ProductLimits) -> str 
     if field == "security_details":
         return _parse_details(text)
     raise ValueError(f"{field} is not a typed answer")
-
-
-def _parse_revenue(text: str) -> Decimal:
-    try:
-        return parse_amount(text, REVENUE_LIMITS)
-    except InvalidAnswer:
-        # A firm in its first year may truly have had no revenue, which the loan-amount
-        # parser refuses; "0" (or "0元") is a valid answer here.
-        try:
-            if parse_count(text, minimum=0, maximum=0) == 0:
-                return Decimal("0.00")
-        except InvalidAnswer:
-            pass
-        raise
 
 
 def _parse_details(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Validators for numeric answers: loan amount, term, and counts (years, employees).
+"""Validators for numeric answers: loan amount, annual revenue, term, counts (years, employees).
 
 Like every validator in `lending.answers` (which re-exports these), each is total: any `str`
 returns a value or raises `InvalidAnswer`. Text is folded with NFKC first, so full-width
@@ -10,13 +10,18 @@ and after (`元`, `块`, `整`, `RMB`, `CNY`), and at most one multiplier: `k`/`
 `亿`, or one of the standard compounds `百万`, `千万`, `十万`, `十亿`, `百亿`, `千亿`, `万亿`.
 Other stacks such as `3亿万` or `3万5千` are refused with their own message instead of being
 guessed; `万亿` (a trillion) is read literally and then fails the product's maximum.
-Exponents, NaN and infinity are not amounts.
+Exponents, NaN and infinity are not amounts. A loan amount and a revenue figure share this
+syntax but not their wording: each refusal names what was asked for.
+
+A refusal's message never gives an example answer itself; `InvalidAnswer.example` is the one
+example shown with it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 
 from lending.invalid_answer import InvalidAnswer, refusal
@@ -73,37 +78,60 @@ def _strip_affixes(text: str) -> str:
     return text
 
 
-def parse_amount(text: str, limits: ProductLimits) -> Decimal:
-    """A loan amount in CNY, quantised to 0.01, within the product's limits."""
-    not_an_amount = InvalidAnswer(
-        N_(
-            "Please send the amount in yuan using digits, for example 300000, 300,000 or "
-            "30万 (or 1.5亿)."
-        ),
-        AMOUNT_EXAMPLE,
-    )
+@dataclass(frozen=True)
+class _AmountWording:
+    """The refusals that name what is being asked for; the rest are shared by every amount."""
+
+    unreadable: str
+    negative: str
+    example: str
+
+
+_LOAN_WORDING = _AmountWording(
+    unreadable=N_(
+        "Please send the amount in yuan using digits. You can write 万 or 亿 after the number."
+    ),
+    negative=N_("The amount must be more than zero. Please send the amount you want to borrow."),
+    example=AMOUNT_EXAMPLE,
+)
+REVENUE_EXAMPLE = "300万"
+# A generous bound that still catches a slip of several zeros; zero is allowed, since a firm in
+# its first year may truly have had no revenue.
+MAX_ANNUAL_REVENUE = Decimal(10**12)
+_REVENUE_WORDING = _AmountWording(
+    unreadable=N_(
+        "Please send last year's revenue in yuan using digits. You can write 万 or 亿 after "
+        "the number."
+    ),
+    negative=N_(
+        "Revenue cannot be negative. If the company had no revenue last year, please send 0."
+    ),
+    example=REVENUE_EXAMPLE,
+)
+
+
+def _read_yuan(text: str, wording: _AmountWording) -> Decimal:
+    """A non-negative amount of yuan in whole fen, as typed (any affixes, one multiplier)."""
+    unreadable = InvalidAnswer(wording.unreadable, wording.example)
     if len(text) > _MAX_NUMBER_LENGTH:
-        raise not_an_amount
+        raise unreadable
     compact = _compact(text)
     if compact.startswith(_NEGATIVE_SIGNS) or _strip_affixes(compact).startswith(_NEGATIVE_SIGNS):
-        raise InvalidAnswer(
-            N_("The amount must be more than zero. Please send the amount you want to borrow."),
-            AMOUNT_EXAMPLE,
-        )
+        raise InvalidAnswer(wording.negative, wording.example)
     body = _strip_affixes(compact)
     match = _AMOUNT.fullmatch(body)
     if match is None:
         if _COMPOUND_AMOUNT.fullmatch(body):
             raise _mixed_units()
-        raise not_an_amount
+        raise unreadable
     number, unit = match["number"], match["unit"]
     if unit not in _MULTIPLIERS:
         raise _mixed_units()
     if "," in number and not _GROUPED.fullmatch(number):
         raise InvalidAnswer(
             N_(
-                "The commas in that amount are not in the right places: they separate groups "
-                "of three digits, as in 300,000. Please send the amount again, or without commas."
+                "The commas in that amount are not in the right places: they must separate "
+                "groups of three digits. Please send the amount again, or without commas."
             ),
             "300,000",
         )
@@ -114,20 +142,23 @@ def parse_amount(text: str, limits: ProductLimits) -> Decimal:
             amount = Decimal(number.replace(",", "")) * _MULTIPLIERS[unit]
             whole_cents = amount == amount.quantize(CENT)
         except InvalidOperation:
-            raise not_an_amount from None
-    if amount == 0:
-        raise InvalidAnswer(
-            N_("The amount must be more than zero. Please send the amount you want to borrow."),
-            AMOUNT_EXAMPLE,
-        )
+            raise unreadable from None
     if not whole_cents:
         raise InvalidAnswer(
             N_(
                 "An amount can have at most two decimal places (fen). Please round it and "
                 "send it again."
             ),
-            AMOUNT_EXAMPLE,
+            wording.example,
         )
+    return amount.quantize(CENT)
+
+
+def parse_amount(text: str, limits: ProductLimits) -> Decimal:
+    """A loan amount in CNY, quantised to 0.01, within the product's limits."""
+    amount = _read_yuan(text, _LOAN_WORDING)
+    if amount == 0:
+        raise InvalidAnswer(_LOAN_WORDING.negative, AMOUNT_EXAMPLE)
     if amount < limits.min_amount:
         raise refusal(
             N_(
@@ -148,16 +179,28 @@ def parse_amount(text: str, limits: ProductLimits) -> Decimal:
             minimum=limits.min_amount,
             maximum=limits.max_amount,
         )
-    return amount.quantize(CENT)
+    return amount
+
+
+def parse_revenue(text: str) -> Decimal:
+    """Last year's revenue in CNY, quantised to 0.01: from 0 up to `MAX_ANNUAL_REVENUE`."""
+    revenue = _read_yuan(text, _REVENUE_WORDING)
+    if revenue > MAX_ANNUAL_REVENUE:
+        raise refusal(
+            N_(
+                "That is more than {maximum}, which cannot be right for one year's revenue. "
+                "Please check the figure and send it again."
+            ),
+            REVENUE_EXAMPLE,
+            maximum=MAX_ANNUAL_REVENUE,
+        )
+    return revenue
 
 
 def _mixed_units() -> InvalidAnswer:
     return InvalidAnswer(
-        N_(
-            "Please write the amount with a single unit, for example 35000, 3.5万 or 1.5亿 "
-            "(not 3万5千)."
-        ),
-        AMOUNT_EXAMPLE,
+        N_("Please write the amount with a single unit, such as 万 or 亿 (not 3万5千)."),
+        "3.5万",
     )
 
 
@@ -228,15 +271,12 @@ def parse_term(text: str, limits: ProductLimits) -> int:
         months = _term_in_months(_compact(text))
     if months is None:
         raise InvalidAnswer(
-            N_(
-                "Please send the loan term in months, for example 12 or 24个月, or in years, "
-                "for example 1年."
-            ),
+            N_("Please send the loan term as a number of months or years."),
             TERM_EXAMPLE,
         )
     if months != months.to_integral_value():
         raise InvalidAnswer(
-            N_("The term must be a whole number of months. Please send it again, e.g. 18."),
+            N_("The term must be a whole number of months. Please send it again."),
             TERM_EXAMPLE,
         )
     if months < limits.min_term:
@@ -293,12 +333,12 @@ def parse_count(text: str, *, minimum: int, maximum: int) -> int:
     number = _small_number(compact[1:] if negative else compact)
     if number is None or len(text) > _MAX_NUMBER_LENGTH:
         raise InvalidAnswer(
-            N_("Please send a whole number using digits, for example 12."),
+            N_("Please send a whole number using digits."),
             example,
         )
     if number != number.to_integral_value():
         raise InvalidAnswer(
-            N_("Please send a whole number, without decimals, for example 12."),
+            N_("Please send a whole number, without decimals."),
             example,
         )
     count = -int(number) if negative else int(number)

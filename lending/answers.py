@@ -6,8 +6,8 @@ full-width digits, letters and punctuation typed on a Chinese keyboard (`３０�
 `ｘ`) are read like their ASCII forms; company names keep their full-width brackets (NFC only),
 because that is how they are registered.
 
-Numeric answers (amount, term, counts) are parsed in `lending.amounts` and re-exported here,
-so callers import every validator from this module.
+Numeric answers (amount, revenue, term, counts) are parsed in `lending.amounts` and
+re-exported here, so callers import every validator from this module.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import unicodedata
 from datetime import date
 from itertools import pairwise
 
-from lending.amounts import parse_amount, parse_count, parse_term
+from lending.amounts import parse_amount, parse_count, parse_revenue, parse_term
 from lending.check_codes import (
     CREDIT_CODE_CHARSET,
     CREDIT_CODE_ENTITY_TYPES,
@@ -39,6 +39,7 @@ __all__ = [
     "parse_id_number",
     "parse_mobile",
     "parse_person_name",
+    "parse_revenue",
     "parse_term",
 ]
 
@@ -249,8 +250,8 @@ def parse_person_name(text: str) -> str:
     ):
         raise InvalidAnswer(
             N_(
-                "A name must start and end with a letter, and punctuation marks cannot stand "
-                "next to each other. Please send the name again."
+                "A name must start and end with a Chinese character or a letter, and "
+                "punctuation marks cannot stand next to each other. Please send the name again."
             ),
             PERSON_NAME_EXAMPLE,
         )
@@ -279,7 +280,7 @@ def parse_id_number(text: str, *, today: date) -> str:
         raise InvalidAnswer(
             N_(
                 "That looks like an old 15-digit ID number. Please send the 18-digit number "
-                "from your current resident ID card."
+                "from the owner's current resident ID card."
             ),
             ID_NUMBER_EXAMPLE,
         )
@@ -324,8 +325,8 @@ def parse_id_number(text: str, *, today: date) -> str:
     if not MINIMUM_AGE <= age <= MAXIMUM_AGE:
         raise refusal(
             N_(
-                "The business owner must be between {minimum} and {maximum} years old. "
-                "Please send the ID number of the owner who is applying."
+                "The owner must be between {minimum} and {maximum} years old. "
+                "Please send the owner's resident ID number."
             ),
             ID_NUMBER_EXAMPLE,
             minimum=MINIMUM_AGE,

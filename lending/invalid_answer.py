@@ -12,7 +12,8 @@ class InvalidAnswer(Exception):
     `message` is an English message id (translate it, then `str.format` it). `params` holds
     plain-text values for the message's placeholders; `values` holds the same placeholders as
     numbers for the renderer to format for the locale (a `Decimal` is money in CNY, an `int` a
-    plain number), overriding `params`. `example` is a literal valid answer to show.
+    plain number), overriding `params`. `example` is a literal valid answer to show; it is the
+    only example the applicant sees, so `message` never gives one of its own.
     No part of the applicant's input is ever kept here.
     """
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from backoffice.decisions import record_applicant_reply
 from storage.applications import document_record
 from storage.audit import record
 from storage.database import Database
-from storage.models import ApplicationMessage, Document
+from storage.models import Document
 from storage.vault import Vault
 from tests.test_backoffice_harness import (
     Browser,
@@ -177,10 +178,13 @@ async def test_timeline_shows_events_and_messages_but_not_reads(
             subject_type="application",
             subject_id=str(application_id),
         )
-        session.add(
-            ApplicationMessage(
-                application_id=application_id, direction="in", body="<b>Here you go</b>"
-            )
+        await record_applicant_reply(
+            session,
+            cipher(),
+            application_id=application_id,
+            text="<b>Here you go</b>",
+            document_type=None,
+            now=clock.now,
         )
     browser = await _browser_as(client, database, clock, "officer")
     await browser.get(f"/applications/{application_id}")

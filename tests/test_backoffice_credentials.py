@@ -101,7 +101,7 @@ async def test_create_officer_stores_secrets_only_in_protected_form(database: Da
 
 
 async def test_create_officer_refuses_bad_names_roles_and_duplicates(database: Database) -> None:
-    bad = [
+    bad: list[dict[str, str]] = [
         {"username": "x", "display_name": "X", "role": "officer"},
         {"username": "ok.name", "display_name": "X", "role": "superuser"},
         {"username": "ok.name", "display_name": "", "role": "officer"},
@@ -111,7 +111,13 @@ async def test_create_officer_refuses_bad_names_roles_and_duplicates(database: D
     for fields in bad:
         async with database.unit_of_work() as session:
             try:
-                await accounts.create_officer(session, cipher(), **fields)
+                await accounts.create_officer(
+                    session,
+                    cipher(),
+                    username=fields["username"],
+                    display_name=fields["display_name"],
+                    role=fields["role"],
+                )
             except accounts.AccountError:
                 continue
             raise AssertionError(f"accepted {fields!r}")

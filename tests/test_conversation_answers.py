@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from conversations import phrases, questions, validation
+from conversations import display, phrases, questions, validation
 from conversations.effects import SaveAnswer, SetLocale
 from conversations.events import ButtonPress, Command, ContactShared, Text
 from conversations.memory import InMemoryChat
 from conversations.progress import PROGRESS
-from conversations.replies import Masked, Message, Money, Reply
+from conversations.replies import Masked, Message, Money, Reply, Value
+from lending.amounts import MAX_ANNUAL_REVENUE
+from lending.products import ProductLimits
 
 TODAY = date(2026, 11, 27)
+GIVES_AN_EXAMPLE = re.compile(r"for example|for instance|e\.g\.|\bas in\b", re.IGNORECASE)
 
 REFUSED = [
     ("company_name", "A"),
@@ -31,6 +35,8 @@ REFUSED = [
     ("annual_revenue", "lots"),
     ("annual_revenue", "3万5千"),
     ("annual_revenue", "-5万"),
+    ("annual_revenue", "-5"),
+    ("annual_revenue", "20000亿"),
     ("owner_name", "Z"),
     ("owner_name", "张伟2"),
     ("owner_id_number", "110105194912310021"),
@@ -43,6 +49,7 @@ REFUSED = [
     ("term_months", "1"),
     ("term_months", "100"),
     ("term_months", "soon"),
+    ("term_months", "1.3年"),
     ("security_details", "ab"),
 ]
 
@@ -72,6 +79,15 @@ def lines_of(reply: Reply) -> list[str]:
     return [line.msgid for line in reply.lines]
 
 
+def english(value: Value) -> str:
+    """A value as the English renderer would show it, near enough to type it back."""
+    if isinstance(value, Message):
+        return value.msgid.format(**{name: english(v) for name, v in value.params.items()})
+    if isinstance(value, Money):
+        return format(value.amount, "f")
+    return str(value)
+
+
 def assert_unchanged(applicant: InMemoryChat, state: str, applied: int, token: object) -> None:
     assert applicant.state == state
     assert len(applicant.applied) == applied
@@ -89,11 +105,39 @@ def test_a_refused_answer_is_asked_again_with_a_reason_and_an_example(
     reason, example, progress, asked = reply.lines[:4]
     assert reason.msgid not in (validation.EXAMPLE_LINE, PROGRESS)
     assert example.msgid == validation.EXAMPLE_LINE
-    assert example.params["example"]
     assert progress.msgid == PROGRESS
     # The same question follows, without repeating its own example under it.
     assert asked.msgid == QUESTION_OF[state]
     assert questions.EXAMPLE not in lines_of(reply)
+    # One example in all: the reason does not give one of its own ...
+    assert lines_of(reply).count(validation.EXAMPLE_LINE) == 1
+    assert not GIVES_AN_EXAMPLE.search(reason.msgid), reason.msgid
+    # ... and the one shown is an answer this same question accepts.
+    shown = english(example.params["example"])
+    assert validation.parse_answer(state, shown, today=TODAY, limits=ProductLimits())
+
+
+def test_revenue_has_its_own_refusals_and_accepts_zero() -> None:
+    applicant = at("annual_revenue")
+    (negative,) = applicant.send(Text("-5"))
+    assert "revenue" in negative.lines[0].msgid
+    assert "borrow" not in negative.lines[0].msgid
+    (huge,) = applicant.send(Text("20000亿"))
+    assert "loan" not in huge.lines[0].msgid
+    assert huge.lines[0].params == {"maximum": Money(MAX_ANNUAL_REVENUE)}
+    assert huge.lines[1] == Message(validation.EXAMPLE_LINE, {"example": "300万"})
+    assert applicant.state == "annual_revenue"
+    applicant.send(Text("0元"))
+    assert applicant.applied[-1] == SaveAnswer("annual_revenue", Decimal("0.00"))
+    assert applicant.state == "owner_name"
+
+
+def test_the_term_question_and_its_refusals_show_a_term_as_the_example() -> None:
+    applicant = at("term_months")
+    term = Message(display.MONTHS, {"months": 12})
+    assert Message(questions.EXAMPLE, {"example": term}) in applicant.last[-1].lines
+    (reply,) = applicant.send(Text("1.3年"))
+    assert reply.lines[1] == Message(validation.EXAMPLE_LINE, {"example": term})
 
 
 def test_refusal_values_are_numbers_and_money_for_the_renderer() -> None:

@@ -24,23 +24,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.decisions import (
     DecisionError,
     apply_decision,
+    available_triggers,
     message_applicant,
+    message_text,
     open_information_request,
     record_applicant_reply,
     request_information,
     timeline,
 )
 from lending.products import DocumentType, SecurityType, required_documents
-from lending.workflow import Trigger
+from lending.workflow import Role, Trigger
 from storage import audit
 from storage.database import Database
-from storage.fields import FieldCipher
+from storage.fields import FieldCipher, FieldIntegrityError
 from storage.keyring import Keyring
 from storage.models import (
     Applicant,
     Application,
     ApplicationMessage,
     AuditEvent,
+    Base,
     Document,
     Officer,
     OutboxMessage,
@@ -172,12 +175,10 @@ async def decide(
     limit: Decimal = LIMIT,
 ) -> Application:
     async with database.unit_of_work() as session:
-        officer = await session.get(Officer, officer_id)
-        assert officer is not None
         return await apply_decision(
             session,
             application_id=world.application,
-            officer=officer,
+            officer_id=officer_id,
             trigger=trigger,
             approver_required_above=limit,
             reason=reason,
@@ -205,12 +206,10 @@ def deciding(
     application_id: int | None = None,
 ) -> Callable[[AsyncSession], Awaitable[object]]:
     async def attempt(session: AsyncSession) -> object:
-        officer = await session.get(Officer, officer_id)
-        assert officer is not None
         return await apply_decision(
             session,
             application_id=world.application if application_id is None else application_id,
-            officer=officer,
+            officer_id=officer_id,
             trigger=trigger,
             approver_required_above=limit,
             reason=reason,
@@ -295,6 +294,7 @@ async def reply(
     async with database.unit_of_work() as session:
         return await record_applicant_reply(
             session,
+            CIPHER,
             application_id=world.application,
             text=text_,
             document_type=document_type,
@@ -311,12 +311,11 @@ async def ask(
     minute: int,
 ) -> ApplicationMessage:
     async with database.unit_of_work() as session:
-        officer = await session.get(Officer, world.officer)
-        assert officer is not None
         return await request_information(
             session,
+            CIPHER,
             application_id=world.application,
-            officer=officer,
+            officer_id=world.officer,
             documents=documents,
             question=question,
             now=at(minute),
@@ -491,10 +490,13 @@ async def test_disabled_officer_is_refused_everywhere(database: Database, world:
     open_error = await refused(database, deciding(world, world.disabled, Trigger.OPEN))
 
     async def send(session: AsyncSession) -> object:
-        officer = await session.get(Officer, world.disabled)
-        assert officer is not None
         return await message_applicant(
-            session, application_id=world.application, officer=officer, body="Hi", now=at(5)
+            session,
+            CIPHER,
+            application_id=world.application,
+            officer_id=world.disabled,
+            body="Hi",
+            now=at(5),
         )
 
     message_error = await refused(database, send)
@@ -505,26 +507,26 @@ async def test_disabled_officer_is_refused_everywhere(database: Database, world:
 async def test_officer_disabled_during_the_request_is_refused(
     database: Database, world: World
 ) -> None:
-    """The Officer object the caller holds may be stale; the row decides."""
+    """The session that signed the officer in may be older than the disable; the row decides."""
     async with database.unit_of_work() as session:
         officer = await session.get(Officer, world.officer)
-    assert officer is not None and not officer.disabled
+        assert officer is not None
+        officer.disabled = True
+    error = await refused(database, deciding(world, world.officer, Trigger.OPEN))
+
+    assert error.code == "officer_disabled"
+    assert (await stored(database, world)).status == "submitted"
+
+
+async def test_a_role_changed_since_sign_in_is_honoured(database: Database, world: World) -> None:
     async with database.unit_of_work() as session:
-        fresh = await session.get(Officer, world.officer)
-        assert fresh is not None
-        fresh.disabled = True
+        officer = await session.get(Officer, world.officer)
+        assert officer is not None
+        officer.role = "auditor"
 
-    async def attempt(session: AsyncSession) -> object:
-        return await apply_decision(
-            session,
-            application_id=world.application,
-            officer=officer,
-            trigger=Trigger.OPEN,
-            approver_required_above=LIMIT,
-            now=at(5),
-        )
+    error = await refused(database, deciding(world, world.officer, Trigger.OPEN))
 
-    assert (await refused(database, attempt)).code == "officer_disabled"
+    assert error.code == "forbidden_role"
     assert (await stored(database, world)).status == "submitted"
 
 
@@ -581,19 +583,21 @@ async def test_unknown_and_draft_applications_are_not_found(
         assert error.code == "not_found"
 
         async def send(session: AsyncSession, missing: int = missing) -> object:
-            officer = await session.get(Officer, world.officer)
-            assert officer is not None
             return await message_applicant(
-                session, application_id=missing, officer=officer, body="Hi", now=at(1)
+                session,
+                CIPHER,
+                application_id=missing,
+                officer_id=world.officer,
+                body="Hi",
+                now=at(1),
             )
 
         async def request(session: AsyncSession, missing: int = missing) -> object:
-            officer = await session.get(Officer, world.officer)
-            assert officer is not None
             return await request_information(
                 session,
+                CIPHER,
                 application_id=missing,
-                officer=officer,
+                officer_id=world.officer,
                 documents=[DocumentType.OWNER_ID],
                 question=None,
                 now=at(1),
@@ -614,12 +618,10 @@ async def test_two_approvers_at_once_only_one_decides(database: Database, world:
         async with database.unit_of_work() as session:
             if database.is_postgres:
                 first_pid.append(int(await session.scalar(text("select pg_backend_pid()"))))
-            officer = await session.get(Officer, world.approver)
-            assert officer is not None
             await apply_decision(
                 session,
                 application_id=world.application,
-                officer=officer,
+                officer_id=world.approver,
                 trigger=Trigger.APPROVE,
                 approver_required_above=LIMIT,
                 now=at(3),
@@ -680,7 +682,8 @@ async def test_request_information_then_the_document_returns_it_to_review(
         minute=2,
     )
 
-    assert (request.direction, request.officer_id, request.body) == ("out", world.officer, question)
+    assert (request.direction, request.officer_id) == ("out", world.officer)
+    assert message_text(CIPHER, request) == question
     assert request.requested_documents == ["bank_statements"]
     assert (await stored(database, world)).status == "info_requested"
     notice = (await notices(database))[-1]
@@ -689,7 +692,7 @@ async def test_request_information_then_the_document_returns_it_to_review(
         {
             "reference": REFERENCE,
             "documents": ["bank_statements"],
-            "question": question,
+            "has_question": True,
             "message_id": request.id,
         },
     )
@@ -709,10 +712,11 @@ async def test_request_information_then_the_document_returns_it_to_review(
     # A text alone does not answer a request for a document, and the statements already on
     # file from before the request do not count either.
     said = await reply(database, world, text_="I will upload it tonight", minute=3)
-    assert said is not None and (said.direction, said.body) == ("in", "I will upload it tonight")
+    assert said is not None and said.direction == "in"
+    assert message_text(CIPHER, said) == "I will upload it tonight"
     assert (await stored(database, world)).status == "info_requested"
     async with database.unit_of_work() as session:
-        waiting = await open_information_request(session, world.application)
+        waiting = await open_information_request(session, CIPHER, world.application)
     assert waiting is not None and waiting.missing_documents == (DocumentType.BANK_STATEMENTS,)
 
     await add_document(database, world, DocumentType.BANK_STATEMENTS, minute=4)
@@ -730,7 +734,7 @@ async def test_request_information_then_the_document_returns_it_to_review(
     assert answered.details["to"] == "under_review"
     assert answered.details["request_message_id"] == request.id
     async with database.unit_of_work() as session:
-        assert await open_information_request(session, world.application) is None
+        assert await open_information_request(session, CIPHER, world.application) is None
     await assert_chain_ok(database)
 
 
@@ -742,7 +746,7 @@ async def test_question_only_request_is_answered_by_a_text(
     assert (await notices(database))[-1].payload == {
         "reference": REFERENCE,
         "documents": [],
-        "question": "Who are your customers?",
+        "has_question": True,
         "message_id": request.id,
     }
 
@@ -760,12 +764,11 @@ async def test_a_request_must_ask_for_something(database: Database, world: World
     before = await counts(database, world)
 
     async def empty(session: AsyncSession) -> object:
-        officer = await session.get(Officer, world.officer)
-        assert officer is not None
         return await request_information(
             session,
+            CIPHER,
             application_id=world.application,
-            officer=officer,
+            officer_id=world.officer,
             documents=[],
             question="   ",
             now=at(2),
@@ -783,7 +786,7 @@ async def test_a_message_to_an_open_application_is_kept_without_a_status_change(
 
     kept = await reply(database, world, text_="  Any news?  ", minute=2)
 
-    assert kept is not None and kept.body == "Any news?"
+    assert kept is not None and message_text(CIPHER, kept) == "Any news?"
     after = await counts(database, world)
     assert (after.status, after.messages, after.audit_events) == (
         "under_review",
@@ -808,7 +811,12 @@ async def test_replies_to_a_closed_application_are_refused(
 
     async def late(session: AsyncSession) -> object:
         return await record_applicant_reply(
-            session, application_id=world.application, text="Why?", document_type=None, now=at(3)
+            session,
+            CIPHER,
+            application_id=world.application,
+            text="Why?",
+            document_type=None,
+            now=at(3),
         )
 
     assert (await refused(database, late)).code == "not_open"
@@ -823,12 +831,11 @@ async def test_message_applicant_enqueues_exactly_one_notice(
 ) -> None:
     before = await counts(database, world)
     async with database.unit_of_work() as session:
-        officer = await session.get(Officer, world.approver)
-        assert officer is not None
         message = await message_applicant(
             session,
+            CIPHER,
             application_id=world.application,
-            officer=officer,
+            officer_id=world.approver,
             body="  We received your file; a decision follows this week.  ",
             now=at(1),
         )
@@ -838,11 +845,13 @@ async def test_message_applicant_enqueues_exactly_one_notice(
     assert after.outbox == before.outbox + 1
     assert after.audit_events == before.audit_events + 1
     assert after.status == "submitted"
-    assert (message.direction, message.officer_id, message.body) == ("out", world.approver, body)
+    assert (message.direction, message.officer_id) == ("out", world.approver)
+    assert message_text(CIPHER, message) == body
+    assert message.body is None and message.body_enc is not None
     notice = (await notices(database))[-1]
     assert (notice.kind, notice.payload) == (
         "officer_message",
-        {"reference": REFERENCE, "body": body},
+        {"reference": REFERENCE, "message_id": message.id},
     )
     event = (await events(database, world))[-1]
     assert (event.action, event.details) == (
@@ -867,10 +876,13 @@ async def test_bad_messages_are_refused(
     before = await counts(database, world)
 
     async def send(session: AsyncSession) -> object:
-        officer = await session.get(Officer, getattr(world, staff))
-        assert officer is not None
         return await message_applicant(
-            session, application_id=world.application, officer=officer, body=body, now=at(1)
+            session,
+            CIPHER,
+            application_id=world.application,
+            officer_id=getattr(world, staff),
+            body=body,
+            now=at(1),
         )
 
     assert (await refused(database, send)).code == code
@@ -888,15 +900,18 @@ async def test_timeline_merges_status_changes_messages_and_documents_in_order(
     await add_document(database, world, DocumentType.TAX_CERTIFICATE, minute=3)
     await reply(database, world, text_="Here it is.", document_type="tax_certificate", minute=3)
     async with database.unit_of_work() as session:
-        officer = await session.get(Officer, world.officer)
-        assert officer is not None
         await message_applicant(
-            session, application_id=world.application, officer=officer, body="Thanks!", now=at(4)
+            session,
+            CIPHER,
+            application_id=world.application,
+            officer_id=world.officer,
+            body="Thanks!",
+            now=at(4),
         )
     await decide(database, world, world.officer, Trigger.RECOMMEND, minute=5)
 
     async with database.unit_of_work() as session:
-        entries = await timeline(session, world.application)
+        entries = await timeline(session, CIPHER, world.application)
 
     moments = [entry.moment for entry in entries]
     assert moments == sorted(moments)
@@ -924,3 +939,133 @@ async def test_timeline_merges_status_changes_messages_and_documents_in_order(
     assert request.requested_documents == ("tax_certificate",)
     assert request.actor_id == world.officer
     await assert_chain_ok(database)
+
+
+# --- message texts are stored sealed ----------------------------------------------------------
+
+ID_NUMBER = "110101199003071234"
+OTHER_PHONE = "13987654321"
+
+
+async def _dump(database: Database) -> str:
+    """Every row of every table as text: what a dump of the database would show."""
+    rows = []
+    async with database.unit_of_work() as session:
+        for table in Base.metadata.sorted_tables:
+            rows += [repr(tuple(row)) for row in await session.execute(select(table))]
+    return "\n".join(rows)
+
+
+async def test_message_texts_are_sealed_everywhere_but_read_back_in_the_timeline(
+    database: Database, world: World, data_dir: Any
+) -> None:
+    await decide(database, world, world.officer, Trigger.OPEN, minute=1)
+    await ask(
+        database,
+        world,
+        documents=[],
+        question=f"Is {ID_NUMBER} the owner's ID number?",
+        minute=2,
+    )
+    await reply(database, world, text_=f"Yes. Call me on {OTHER_PHONE}.", minute=3)
+    async with database.unit_of_work() as session:
+        await message_applicant(
+            session,
+            CIPHER,
+            application_id=world.application,
+            officer_id=world.officer,
+            body=f"We will call {OTHER_PHONE} tomorrow.",
+            now=at(4),
+        )
+
+    async with database.unit_of_work() as session:
+        bodies = [e.body for e in await timeline(session, CIPHER, world.application) if e.body]
+    assert bodies == [
+        f"Is {ID_NUMBER} the owner's ID number?",
+        f"Yes. Call me on {OTHER_PHONE}.",
+        f"We will call {OTHER_PHONE} tomorrow.",
+    ]
+    dumped = await _dump(database)
+    assert "ID number" not in dumped and "tomorrow" not in dumped
+    assert ID_NUMBER not in dumped and OTHER_PHONE not in dumped
+    if database.is_sqlite:
+        # The raw files themselves, write-ahead log included.
+        raw = b"".join(path.read_bytes() for path in data_dir.glob("loanbot.db*"))
+        assert raw, "the SQLite files were not found"
+        assert ID_NUMBER.encode() not in raw and OTHER_PHONE.encode() not in raw
+        assert b"tomorrow" not in raw
+
+
+async def test_a_sealed_text_moved_to_another_message_does_not_open(
+    database: Database, world: World
+) -> None:
+    first = await reply(database, world, text_="first", minute=1)
+    second = await reply(database, world, text_="second", minute=2)
+    assert first is not None and second is not None
+    async with database.unit_of_work() as session:
+        moved = await session.get(ApplicationMessage, second.id)
+        assert moved is not None
+        moved.body_enc = first.body_enc
+
+    async with database.unit_of_work() as session:
+        with pytest.raises(FieldIntegrityError):
+            await timeline(session, CIPHER, world.application)
+
+
+async def test_no_message_to_a_closed_application(database: Database, world: World) -> None:
+    await decide(database, world, world.officer, Trigger.OPEN, minute=1)
+    await decide(database, world, world.officer, Trigger.REJECT, minute=2, reason="Too new.")
+    before = await counts(database, world)
+
+    async def send(session: AsyncSession) -> object:
+        return await message_applicant(
+            session,
+            CIPHER,
+            application_id=world.application,
+            officer_id=world.officer,
+            body="Sorry.",
+            now=at(3),
+        )
+
+    assert (await refused(database, send)).code == "not_open"
+    assert await counts(database, world) == before
+
+
+# --- which buttons the page offers -------------------------------------------------------------
+
+
+async def offered(database: Database, world: World, officer_id: int, limit: Decimal) -> set[str]:
+    async with database.unit_of_work() as session:
+        application = await session.get(Application, world.application)
+        officer = await session.get(Officer, officer_id)
+        assert application is not None and officer is not None
+        triggers = await available_triggers(
+            session,
+            application,
+            role=Role(officer.role),
+            officer_id=officer_id,
+            approver_required_above=limit,
+        )
+    return {trigger.value for trigger in triggers}
+
+
+async def test_offered_actions_follow_the_workflow_and_four_eyes(
+    database: Database, world: World
+) -> None:
+    assert await offered(database, world, world.officer, LIMIT) == {"open"}
+    assert await offered(database, world, world.approver, LIMIT) == set()
+    assert await offered(database, world, world.auditor, LIMIT) == set()
+    await decide(database, world, world.officer, Trigger.OPEN, minute=1)
+    assert await offered(database, world, world.officer, LIMIT) == {
+        "request_info",
+        "recommend",
+        "reject",
+    }
+    await decide(database, world, world.officer, Trigger.RECOMMEND, minute=2)
+
+    # The recommender may not decide; under the limit a colleague may, above it only approvers.
+    assert await offered(database, world, world.officer, LIMIT) == set()
+    assert await offered(database, world, world.colleague, LIMIT) == {"approve", "reject"}
+    low = Decimal("100000")
+    assert await offered(database, world, world.colleague, low) == set()
+    assert await offered(database, world, world.approver, low) == {"approve", "reject"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lending.amounts import MAX_ANNUAL_REVENUE
 from lending.answers import (
     InvalidAnswer,
     parse_amount,
@@ -19,6 +21,7 @@ from lending.answers import (
     parse_id_number,
     parse_mobile,
     parse_person_name,
+    parse_revenue,
     parse_term,
 )
 from lending.products import ProductLimits
@@ -286,6 +289,8 @@ def test_person_name_failures_each_have_their_own_message() -> None:
     }
     messages = {kind: error_of(parse_person_name, text).message for kind, text in cases.items()}
     assert len(set(messages.values())) == len(cases), messages
+    # "Letter" alone would not tell a Chinese applicant that 张 is one.
+    assert "a Chinese character or a letter" in messages["punctuation"]
     assert error_of(parse_person_name, "<script>").message == messages["characters"]
     assert error_of(parse_person_name, "张三·").message == messages["punctuation"]
     assert error_of(parse_person_name, "Li--Na").message == messages["punctuation"]
@@ -404,6 +409,66 @@ def test_rendered_amounts_parse_back_equal(
     assert parse_amount(render(amount), LIMITS) == amount
 
 
+# --- annual revenue ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("0", "0"),
+        ("0元", "0"),
+        ("０", "0"),
+        ("0.5", "0.50"),
+        ("300万", "3000000"),
+        ("¥1,200,000.50", "1200000.50"),
+        ("人民币1.5亿元", "150000000"),
+        ("1万亿", "1000000000000"),
+        ("10000亿", "1000000000000"),
+    ],
+)
+def test_revenue_forms(typed: str, expected: str) -> None:
+    revenue = parse_revenue(typed)
+    assert revenue == Decimal(expected)
+    assert revenue.as_tuple().exponent == -2
+
+
+def test_revenue_refusals_speak_of_revenue_not_of_the_loan() -> None:
+    cases = {"garbage": "lots", "negative": "-5", "negative with unit": "-5万", "above": "20000亿"}
+    errors = {kind: error_of(parse_revenue, text) for kind, text in cases.items()}
+    assert errors["negative with unit"].message == errors["negative"].message
+    for kind in ("garbage", "negative", "above"):
+        message = errors[kind].message
+        assert "revenue" in message, message
+        assert "borrow" not in message and "loan" not in message, message
+        assert message != error_of(lambda t: parse_amount(t, LIMITS), cases[kind]).message
+    assert "send 0" in errors["negative"].message
+    assert errors["above"].values == {"maximum": MAX_ANNUAL_REVENUE}
+    assert parse_revenue("1万亿") == MAX_ANNUAL_REVENUE
+
+
+def test_revenue_shares_the_amount_syntax_refusals() -> None:
+    for typed in ("3万5千", "300,00", "0.001"):
+        amount_error = error_of(lambda t: parse_amount(t, LIMITS), typed)
+        assert error_of(parse_revenue, typed).message == amount_error.message
+
+
+REVENUES = st.decimals(
+    min_value=Decimal("0"),
+    max_value=MAX_ANNUAL_REVENUE,
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
+)
+
+
+@settings(max_examples=300)
+@given(revenue=REVENUES, render=st.sampled_from(RENDERINGS))
+def test_rendered_revenues_parse_back_equal(
+    revenue: Decimal, render: Callable[[Decimal], str]
+) -> None:
+    assert parse_revenue(render(revenue)) == revenue
+
+
 # --- term and counts -----------------------------------------------------------------------
 
 
@@ -480,10 +545,12 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "id number": lambda text: parse_id_number(text, today=TODAY),
     "mobile": parse_mobile,
     "amount": lambda text: parse_amount(text, LIMITS),
+    "revenue": parse_revenue,
     "term": lambda text: parse_term(text, LIMITS),
     "years": lambda text: parse_count(text, minimum=0, maximum=100),
     "employees": lambda text: parse_count(text, minimum=1, maximum=100000),
 }
+GIVES_AN_EXAMPLE = re.compile(r"for example|for instance|e\.g\.|\bas in\b", re.IGNORECASE)
 NUMERIC_ALPHABET = "0123456789０３,，..-+ ()万亿千百十kwXx元块¥￥年月个人半一二两十eE\u3000"
 TEXTS = st.one_of(
     st.text(),
@@ -503,6 +570,8 @@ def _check_total(parse: Callable[[str], object], text: str) -> None:
         # Every placeholder of the message is filled by params, and the example is valid.
         error.message.format(**error.params)
         assert set(error.values) <= set(error.params)
+        # The example is shown on a line of its own; the message must not add a second one.
+        assert not GIVES_AN_EXAMPLE.search(error.message), error.message
         parse(error.example)
 
 

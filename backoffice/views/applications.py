@@ -1,23 +1,30 @@
-"""The application page: answers masked by default, an audited reveal, documents, timeline.
+"""The application page: answers masked by default, an audited reveal, documents, the
+thread with the applicant, and the decisions the reader may take.
 
-Every read is audited in the same transaction that reads: opening the page, revealing the ID
-and phone (with the reason given), and each document download.
+Every read of personal data is audited: opening the page, revealing the ID and phone (with
+the reason given), and each document download. The page is read in a read-only unit of work
+and its audit event written in a short one of its own; nothing is shown unless that event
+has committed.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from contextlib import aclosing
 
 from aiohttp import web
 
 from backoffice import keys
-from backoffice.casefile import TIMELINE_LABELS, find_document, load_case_file
+from backoffice.access import MESSENGERS, UNMASKERS
+from backoffice.casefile import Reader, document_label, find_document, load_case_file
+from backoffice.decisions import MAX_TEXT_LENGTH
 from backoffice.forms import read_form, text
 from backoffice.rendering import render
 from backoffice.sessions import SignedIn
-from lending.workflow import status_label
+from lending.products import DocumentType
+from lending.workflow import TERMINAL_STATUSES, Status, Trigger, status_label, trigger_label
 from locales import N_
 from storage.applications import document_record
 from storage.audit import record
@@ -50,24 +57,52 @@ def _cipher(request: web.Request) -> FieldCipher:
     return cipher
 
 
+def _status_name(value: str | None) -> str:
+    """The message id naming a stored status (the value itself if unknown)."""
+    try:
+        return status_label(Status(value or ""))
+    except ValueError:
+        return value or ""
+
+
+def _trigger_name(value: str) -> str:
+    return trigger_label(Trigger(value))
+
+
 def _application_id(request: web.Request) -> int:
     return int(request.match_info["application_id"])
 
 
-async def _page(
-    request: web.Request, *, reveal_reason: str | None, error: str | None = None
+async def render_case_page(
+    request: web.Request,
+    *,
+    reveal_reason: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+    entered: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
+    """The application page, its read audited; `error` (a message id) explains a refusal and
+    `entered` gives back what the officer typed into the refused form."""
     officer = _officer(request)
     cipher = _cipher(request)
     application_id = _application_id(request)
     reveal = reveal_reason is not None and error is None
-    async with request.app[keys.DATABASE].unit_of_work() as session:
-        case = await load_case_file(session, cipher, application_id, reveal=reveal)
-        if case is None:
-            raise web.HTTPNotFound
-        details: dict[str, object] = {"role": officer.role.value}
-        if reveal:
-            details["reason"] = reveal_reason
+    reader = Reader(
+        officer_id=officer.officer_id,
+        role=officer.role,
+        approver_required_above=request.app[keys.SETTINGS].approver_required_above,
+    )
+    database = request.app[keys.DATABASE]
+    # Read without the write lock; only the audit event is written, and nothing is shown
+    # unless it commits.
+    async with database.reading() as session:
+        case = await load_case_file(session, cipher, application_id, reveal=reveal, reader=reader)
+    if case is None:
+        raise web.HTTPNotFound
+    details: dict[str, object] = {"role": officer.role.value}
+    if reveal:
+        details["reason"] = reveal_reason
+    async with database.unit_of_work() as session:
         await record(
             session,
             actor_type="officer",
@@ -84,18 +119,25 @@ async def _page(
         {
             "case": case,
             "status_label": status_label,
-            "timeline_labels": TIMELINE_LABELS,
+            "status_name": _status_name,
+            "trigger_label": _trigger_name,
+            "document_label": document_label,
+            "document_types": list(DocumentType),
+            "approver_required_above": reader.approver_required_above,
             "revealed": reveal,
-            "can_reveal": officer.role.value in ("officer", "approver"),
+            "can_reveal": officer.role in UNMASKERS,
+            "can_message": officer.role in MESSENGERS and case.status not in TERMINAL_STATUSES,
+            "max_text_length": MAX_TEXT_LENGTH,
             "error": error,
+            "entered": dict(entered or {}),
         },
-        status=400 if error else 200,
+        status=400 if error and status == 200 else status,
     )
 
 
 async def show_application(request: web.Request) -> web.StreamResponse:
     """Every answer, with the ID number and phone masked."""
-    return await _page(request, reveal_reason=None)
+    return await render_case_page(request)
 
 
 async def reveal_personal_data(request: web.Request) -> web.StreamResponse:
@@ -103,17 +145,13 @@ async def reveal_personal_data(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     reason = " ".join(text(form, "reason", max_length=MAX_REASON_LENGTH).split())
     if not reason:
-        return await _page(
-            request, reveal_reason=None, error=N_("Give the reason for seeing this data.")
-        )
+        return await render_case_page(request, error=N_("Give the reason for seeing this data."))
     try:
-        return await _page(request, reveal_reason=reason)
+        return await render_case_page(request, reveal_reason=reason)
     except ValueError:
         # The audit refuses a reason that itself holds an ID or phone number.
-        return await _page(
-            request,
-            reveal_reason=None,
-            error=N_("The reason must not contain an ID or phone number."),
+        return await render_case_page(
+            request, error=N_("The reason must not contain an ID or phone number.")
         )
 
 
