@@ -11,6 +11,7 @@ from aiohttp import web
 from backoffice import keys
 from backoffice.access import Access
 from backoffice.middlewares import MIDDLEWARES, STATIC_PREFIX, add_security_headers
+from backoffice.queue import StatusCounter
 from backoffice.rendering import setup_templates
 from backoffice.routes import ROUTES, STATIC_ACCESS
 from settings import Settings
@@ -39,6 +40,7 @@ def create_app(
     app[keys.FIELD_CIPHER] = field_cipher
     app[keys.VAULT] = vault
     app[keys.CLOCK] = clock or utcnow
+    app[keys.STATUS_COUNTER] = StatusCounter()
     setup_templates(app)
 
     access: dict[keys.RouteKey, Access] = {}

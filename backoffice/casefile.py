@@ -140,15 +140,17 @@ async def load_case_file(
     application = await find_application(session, application_id)
     if application is None:
         return None
-    documents = list(
+    every_document = (
         await session.scalars(
-            select(Document)
-            .where(Document.application_id == application_id, Document.replaced_at.is_(None))
-            .order_by(Document.doc_type, Document.id)
+            select(Document).where(Document.application_id == application_id).order_by(Document.id)
         )
+    ).all()
+    documents = sorted(
+        (document for document in every_document if document.replaced_at is None),
+        key=lambda document: (document.doc_type, document.id),
     )
     status = Status(application.status)
-    entries = await timeline(session, cipher, application_id)
+    entries = await timeline(session, cipher, application_id, documents=every_document)
     named = {
         officer_id
         for officer_id in (
@@ -170,6 +172,7 @@ async def load_case_file(
         role=reader.role,
         officer_id=reader.officer_id,
         approver_required_above=reader.approver_required_above,
+        active_documents=documents,
     )
     return CaseFile(
         application=application,

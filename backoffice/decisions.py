@@ -73,6 +73,15 @@ NOTIFIED_STATUSES = frozenset(
 # Only a rejection's reason is meant for the applicant; other notes stay in the back-office.
 _REASON_SHOWN_FOR = frozenset({Status.REJECTED})
 _MESSAGING_ROLES = frozenset({Role.OFFICER, Role.APPROVER})
+# Audited reads and refusals: events about an application that change nothing in it.
+_NOT_IN_TIMELINE = (
+    "application.viewed",
+    "application.personal_data_revealed",
+    "application.decision_refused",
+    "application.message_sent",
+    "application.message_received",
+    "document.downloaded",
+)
 
 
 FORBIDDEN_CODES = frozenset(
@@ -449,12 +458,13 @@ async def available_triggers(
     role: Role,
     officer_id: int,
     approver_required_above: Decimal,
+    active_documents: Sequence[Document] | None = None,
 ) -> list[Trigger]:
     """The officer triggers the workflow would accept from this officer now: the page offers
     a button for each and no other (the recommender gets no approve button, and above the
-    limit only approvers do)."""
+    limit only approvers do). Pass the application's active documents if already loaded."""
     actor = Actor(kind="officer", id=officer_id, role=role)
-    case = await _case(session, application)
+    case = await _case(session, application, active_documents)
     return [
         trigger
         for trigger in allowed_triggers(
@@ -465,14 +475,24 @@ async def available_triggers(
 
 
 async def timeline(
-    session: AsyncSession, cipher: FieldCipher, application_id: int
+    session: AsyncSession,
+    cipher: FieldCipher,
+    application_id: int,
+    *,
+    documents: Sequence[Document] | None = None,
 ) -> list[TimelineEntry]:
-    """Status changes, messages both ways (decrypted) and document arrivals, oldest first."""
+    """Status changes, messages both ways (decrypted) and document arrivals, oldest first.
+
+    Pass every document of the application (replaced ones too) if already loaded.
+    """
     events = await session.scalars(
         select(AuditEvent)
         .where(
             AuditEvent.subject_type == "application",
             AuditEvent.subject_id == str(application_id),
+            # Reads outnumber changes by far as an application is worked on; leave them
+            # in the database.
+            AuditEvent.action.not_in(_NOT_IN_TIMELINE),
         )
         .order_by(AuditEvent.seq)
     )
@@ -494,9 +514,14 @@ async def timeline(
         )
         for message in messages
     ]
-    documents = await session.scalars(
-        select(Document).where(Document.application_id == application_id).order_by(Document.id)
-    )
+    if documents is None:
+        documents = (
+            await session.scalars(
+                select(Document)
+                .where(Document.application_id == application_id)
+                .order_by(Document.id)
+            )
+        ).all()
     entries += [
         TimelineEntry(
             moment=document.created_at,
@@ -624,8 +649,14 @@ async def _load(session: AsyncSession, application_id: int, *, lock: bool) -> Ap
     return application
 
 
-async def _case(session: AsyncSession, application: Application) -> ApplicationCase:
-    present = {document.doc_type for document in await active_documents(session, application.id)}
+async def _case(
+    session: AsyncSession,
+    application: Application,
+    active: Sequence[Document] | None = None,
+) -> ApplicationCase:
+    if active is None:
+        active = await active_documents(session, application.id)
+    present = {document.doc_type for document in active}
     security = SecurityType(application.security_type or SecurityType.NONE.value)
     needed = {doc.value for doc in required_documents(security)}
     return ApplicationCase(

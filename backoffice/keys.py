@@ -8,6 +8,7 @@ from datetime import datetime
 from aiohttp import web
 
 from backoffice.access import Access
+from backoffice.queue import StatusCounter
 from backoffice.sessions import SignedIn
 from settings import Settings
 from storage.database import Database
@@ -22,6 +23,7 @@ DATABASE = web.AppKey("database", Database)
 FIELD_CIPHER: web.AppKey[FieldCipher | None] = web.AppKey("field_cipher")
 VAULT: web.AppKey[Vault | None] = web.AppKey("vault")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+STATUS_COUNTER = web.AppKey("status_counter", StatusCounter)
 # (method, canonical path) → who may use the route; built from backoffice.routes.ROUTES.
 ROUTE_ACCESS: web.AppKey[dict[RouteKey, Access]] = web.AppKey("route_access")
 

@@ -9,24 +9,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_currency, format_decimal
 from jinja2.runtime import Context
 
 from backoffice import keys
 from backoffice.sessions import SignedIn
-from locales import (
-    DEFAULT,
-    format_moment,
-    format_money,
-    format_number,
-    from_language_code,
-    translations,
-)
+from locales import DEFAULT, babel_locale, from_language_code, translations
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 HTML_TYPE = "text/html"
@@ -42,23 +39,37 @@ def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
     return translations(context.get("locale", DEFAULT)).ngettext(singular, plural, count)
 
 
+@cache
+def cached_babel_locale(locale: str) -> Locale:
+    """`locales.babel_locale`, parsed once: a queue page formats 150 values, and parsing
+    the locale again for each took a third of the page's time."""
+    return babel_locale(locale)
+
+
+# The same formats as locales.format_moment / format_money / format_number.
 @jinja2.pass_context
 def _moment(context: Context, value: datetime | None) -> str:
     if value is None:
         return ""
     zone = context.get("timezone")
     local = value.astimezone(zone) if zone is not None else value
-    return format_moment(local, context.get("locale", DEFAULT))
+    return format_datetime(
+        local, format="medium", locale=cached_babel_locale(context.get("locale", DEFAULT))
+    )
 
 
 @jinja2.pass_context
 def _money(context: Context, value: Decimal | None) -> str:
-    return "" if value is None else format_money(value, context.get("locale", DEFAULT))
+    if value is None:
+        return ""
+    return format_currency(value, "CNY", locale=cached_babel_locale(context.get("locale", DEFAULT)))
 
 
 @jinja2.pass_context
 def _number(context: Context, value: int | Decimal | None) -> str:
-    return "" if value is None else format_number(value, context.get("locale", DEFAULT))
+    if value is None:
+        return ""
+    return format_decimal(value, locale=cached_babel_locale(context.get("locale", DEFAULT)))
 
 
 def setup_templates(app: web.Application) -> jinja2.Environment:

@@ -283,12 +283,13 @@ async def run_benchmark(runner: BotRunner, plan: LoadPlan) -> dict[str, Any]:
     }
 
 
-def _runner_named(name: str) -> BotRunner:
+def _bot_named(name: str) -> tuple[BotRunner, str]:
+    """The runner and script for ``--bot``; the loan bot's live in bench/chat.py."""
     if name == "loanbot":
-        from bench.chat import running_loanbot
+        from bench.chat import LOAN_SCRIPT, running_loanbot
 
-        return running_loanbot
-    return running_echo_bot
+        return running_loanbot, LOAN_SCRIPT
+    return running_echo_bot, ECHO_SCRIPT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -299,12 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=2, help="unanswered updates per chat")
     args = parser.parse_args(argv)
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    if args.bot == "loanbot":
-        from bench.chat import LOAN_SCRIPT as script
-    else:
-        script = ECHO_SCRIPT
+    runner, script = _bot_named(args.bot)
     plan = LoadPlan(users=args.users, messages=args.messages, script=script, window=args.window)
-    figures = asyncio.run(run_benchmark(_runner_named(args.bot), plan))
+    figures = asyncio.run(run_benchmark(runner, plan))
     result = {"benchmark": "B1 chat pipeline, one bot", "bot": args.bot, **figures}
     result["plan"] = asdict(plan)
     print(json.dumps(result, ensure_ascii=False))

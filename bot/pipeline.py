@@ -234,27 +234,29 @@ class ChatPipeline:
         turn.draft = None
 
     async def _snapshot(self, turn: _Turn) -> Snapshot:
+        """What the flow needs about this chat, in two queries (one without a draft)."""
         session, applicant = turn.session, turn.applicant
-        draft = None
-        if turn.conversation.application_id is not None:
-            draft = await self._draft(turn, create=False)
+        owned = await applications.of_applicant(session, applicant.id)
+        draft_id = turn.conversation.application_id
+        draft = next((a for a in owned if a.id == draft_id), None)
+        turn.draft = draft
         documents: frozenset[str] = frozenset()
         answers = {}
         if draft is not None:
             answers = self._services.drafts.answers(draft)
-            active = await applications.active_documents(session, draft.id)
-            documents = frozenset(d.doc_type for d in active)
+            documents = frozenset(await applications.active_document_types(session, draft.id))
         zone = self._services.settings.timezone
+        submitted = [a for a in owned if a.status != "draft"]
         infos = tuple(
             ApplicationInfo(
-                o.reference,
-                o.status,
-                o.submitted_at.astimezone(zone) if o.submitted_at else None,
-                o.amount,
+                a.reference,
+                a.status,
+                a.submitted_at.astimezone(zone) if a.submitted_at else None,
+                a.amount,
             )
-            for o in await applications.overview(session, applicant.id)
+            for a in submitted
         )
-        open_application = await applications.open_application(session, applicant.id)
+        still_open = [a for a in submitted if a.status not in applications.FINAL_STATUSES]
         return Snapshot(
             state=turn.conversation.state,
             context=dict(turn.conversation.context or {}),
@@ -264,7 +266,7 @@ class ChatPipeline:
             documents=documents,
             applications=infos,
             has_draft=draft is not None,
-            open_application_reference=open_application.reference if open_application else None,
+            open_application_reference=still_open[-1].reference if still_open else None,
             today=turn.now.astimezone(zone).date(),
         )
 

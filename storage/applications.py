@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.reference import application_reference
@@ -41,14 +40,6 @@ FINAL_STATUSES = frozenset({"rejected", "closed", "withdrawn", "repaid"})
 def document_record(application_id: int) -> str:
     """The vault record a document is bound to: moving it to another application fails."""
     return f"application:{application_id}"
-
-
-@dataclass(frozen=True)
-class ApplicationOverview:
-    reference: str | None
-    status: str
-    submitted_at: datetime | None
-    amount: Decimal | None
 
 
 class Drafts:
@@ -128,28 +119,14 @@ async def active_documents(session: AsyncSession, application_id: int) -> Sequen
     return (await session.scalars(query.order_by(Document.id))).all()
 
 
-async def overview(session: AsyncSession, applicant_id: int) -> list[ApplicationOverview]:
-    query = (
-        select(Application)
-        .where(Application.applicant_id == applicant_id, Application.status != "draft")
-        .order_by(Application.id)
+async def of_applicant(session: AsyncSession, applicant_id: int) -> Sequence[Application]:
+    """Every application of one applicant, draft included, oldest first."""
+    query = select(Application).where(Application.applicant_id == applicant_id)
+    return (await session.scalars(query.order_by(Application.id))).all()
+
+
+async def active_document_types(session: AsyncSession, application_id: int) -> Sequence[str]:
+    query = select(Document.doc_type).where(
+        Document.application_id == application_id, Document.replaced_at.is_(None)
     )
-    return [
-        ApplicationOverview(a.reference, a.status, a.submitted_at, a.amount)
-        for a in (await session.scalars(query)).all()
-    ]
-
-
-async def open_application(session: AsyncSession, applicant_id: int) -> Application | None:
-    """The applicant's submitted application that is not final yet (at most one at a time)."""
-    query = select(Application).where(
-        Application.applicant_id == applicant_id,
-        Application.status != "draft",
-        Application.status.not_in(FINAL_STATUSES),
-    )
-    return (await session.scalars(query.order_by(Application.id.desc()).limit(1))).first()
-
-
-async def count_documents(session: AsyncSession, application_id: int) -> int:
-    query = select(func.count(Document.id)).where(Document.application_id == application_id)
-    return int((await session.scalar(query)) or 0)
+    return (await session.scalars(query)).all()

@@ -39,7 +39,29 @@ async def open_chat(
 
     On PostgreSQL the conversation row is locked `FOR UPDATE`, which keeps one chat's updates
     in order across several bot processes (design §5); SQLite's write lock already does.
+    A known chat costs one SELECT; the inserts run only on first contact.
     """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    query = (
+        select(Conversation, Applicant)
+        .join(Applicant, Conversation.applicant_id == Applicant.id)
+        .where(Conversation.chat_id == chat_id)
+    )
+    if postgres:
+        query = query.with_for_update(of=Conversation)
+    found = (await session.execute(query)).first()
+    if found is not None and found[1].telegram_user_id == telegram_user_id:
+        conversation, applicant = found
+        if applicant.blocked_bot:
+            applicant.blocked_bot = False
+        return applicant, conversation
+    return await _first_contact(session, telegram_user_id=telegram_user_id, chat_id=chat_id)
+
+
+async def _first_contact(
+    session: AsyncSession, *, telegram_user_id: int, chat_id: int
+) -> tuple[Applicant, Conversation]:
+    """Create what is missing, race-free: two processes may meet the same new chat at once."""
     insert = _insert(session)
     await session.execute(
         insert(Applicant)

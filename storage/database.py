@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-READ_ONLY = "loanbot_read_only"
 
 
 class Database:
@@ -28,12 +27,15 @@ class Database:
         if self.is_sqlite:
             engine_kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **engine_kwargs)
+        # Readers get their own pool on SQLite: connections that are query-only for life and
+        # begin deferred transactions, so reads never queue behind the writer.
+        self._read_engine = self.engine
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, read_only=False)
+            self._read_engine = create_async_engine(url, echo=echo, **engine_kwargs)
+            _configure_sqlite(self._read_engine, read_only=True)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._read_sessions = async_sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
-        )
+        self._read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers here, in FIFO order, is fairer
         # and cheaper than letting every pooled connection poll the file lock.
         self._sqlite_turn = asyncio.Lock() if self.is_sqlite else None
@@ -69,14 +71,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._read_engine is not self.engine:
+            await self._read_engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
     """WAL, durable commits, enforced foreign keys, and writers that queue instead of failing.
 
     pysqlite's own deferred BEGIN lets two transactions both read and then fail to upgrade
     to a write lock (SQLITE_BUSY without waiting); `BEGIN IMMEDIATE` takes the write lock up
-    front so the busy timeout applies and concurrent writers simply take turns.
+    front so the busy timeout applies and concurrent writers simply take turns. Read-only
+    connections refuse writes outright and begin deferred, sharing WAL snapshots.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -87,13 +92,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
+
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-            connection.exec_driver_sql("PRAGMA query_only=ON")
-        else:
-            connection.exec_driver_sql("PRAGMA query_only=OFF")
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)

@@ -59,6 +59,7 @@ async def _act(
             await change(session, cipher, application_id, officer.officer_id)
     except DecisionError as refused:
         return await _refused(request, officer, action, refused, entered)
+    request.app[keys.STATUS_COUNTER].invalidate()
     return redirect(f"/applications/{application_id}")
 
 

@@ -20,11 +20,9 @@ from backoffice.queue import (
     QueueFilters,
     queue_page,
     search_kind,
-    status_counts,
 )
-from backoffice.rendering import render
+from backoffice.rendering import cached_babel_locale, render
 from lending.workflow import Status, status_label
-from locales import babel_locale
 from storage.audit import record
 
 
@@ -53,8 +51,9 @@ async def _queue(
         raise web.HTTPForbidden
     now = request[keys.NOW]
     cursor = Cursor.decode(cursor_text) if cursor_text else None
-    async with request.app[keys.DATABASE].unit_of_work() as session:
-        counts = await status_counts(session)
+    database = request.app[keys.DATABASE]
+    counts = await request.app[keys.STATUS_COUNTER].counts(database)
+    async with database.reading() as session:
         page = await queue_page(
             session,
             request.app[keys.FIELD_CIPHER],
@@ -63,9 +62,11 @@ async def _queue(
             now=now,
             after=cursor,
         )
-        kind = search_kind(filters.search) if filters.search.strip() else None
-        if kind in ("phone", "id_number"):
-            # Looking people up by personal data is itself a read of personal data.
+    kind = search_kind(filters.search) if filters.search.strip() else None
+    if kind in ("phone", "id_number"):
+        # Looking people up by personal data is itself a read of personal data; the
+        # results are shown only once this is recorded.
+        async with database.unit_of_work() as session:
             await record(
                 session,
                 actor_type="officer",
@@ -76,7 +77,7 @@ async def _queue(
             )
     locale = request[keys.LOCALE]
     ages = {
-        row.id: format_timedelta(now - row.submitted_at, locale=babel_locale(locale))
+        row.id: format_timedelta(now - row.submitted_at, locale=cached_babel_locale(locale))
         for row in page.rows
     }
     return render(
