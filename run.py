@@ -216,7 +216,7 @@ async def serve(settings: Settings, database: Database, keyring: Keyring) -> int
             await bot_app.updater.start_polling(poll_interval=0.0, timeout=10)
             stack.push_async_callback(bot_app.updater.stop)
 
-        dispatcher = OutboxDispatcher(database, bot_app.bot)
+        dispatcher = OutboxDispatcher(database, bot_app.bot, cipher=cipher)
         delivery = asyncio.create_task(dispatcher.run(stop))
 
         office = create_app(settings=settings, database=database, field_cipher=cipher, vault=vault)

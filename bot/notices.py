@@ -53,22 +53,30 @@ class RenderedNotice:
     reply_markup: Markup | None = None
 
 
-def render_notice(message: OutboxMessage, locale: str) -> RenderedNotice:
-    """The chat text for one outbox row, in the applicant's language, user data escaped."""
+def thread_message_id(message: OutboxMessage) -> int | None:
+    """The officer's message a notice carries by reference (its text is stored encrypted)."""
+    value = message.payload.get("message_id")
+    return value if isinstance(value, int) else None
+
+
+def render_notice(message: OutboxMessage, locale: str, text: str | None = None) -> RenderedNotice:
+    """The chat text for one outbox row, in the applicant's language, user data escaped.
+
+    `text` is the decrypted officer's message or question the row names, if any.
+    """
     payload = message.payload
     if message.kind == INFO_REQUEST:
         documents = payload.get("documents") or []
-        question = payload.get("question")
         reply = info_request_reply(
             str(payload.get("reference", "")),
             [str(d) for d in documents] if isinstance(documents, list) else [],
-            str(question) if question else None,
+            text or None,
         )
         rendered = render_reply(reply, locale)
         return RenderedNotice(rendered.text, rendered.markup)
     reference = escape(str(payload.get("reference", "")))
     if message.kind == OFFICER_MESSAGE:
-        body = escape(str(payload.get("body", "")))
+        body = escape(text or "")
         return RenderedNotice(
             gettext_for(locale, _OFFICER_MESSAGE).format(reference=reference, body=body)
         )

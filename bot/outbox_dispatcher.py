@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.notices import RenderedNotice, render_notice
+from bot.notices import RenderedNotice, render_notice, thread_message_id
 from bot.pacing import Pacer
 from storage import outbox
+from storage.casework import message_text
 from storage.database import Database
-from storage.models import Applicant, OutboxMessage
+from storage.fields import FieldCipher
+from storage.models import Applicant, ApplicationMessage, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,11 @@ class OutboxDispatcher:
         pacer: Pacer | None = None,
         batch_size: int = 30,
         idle_seconds: float = 0.5,
-        render: Callable[[OutboxMessage, str], RenderedNotice] = render_notice,
+        cipher: FieldCipher | None = None,
+        render: Callable[[OutboxMessage, str, str | None], RenderedNotice] = render_notice,
     ) -> None:
         self._database = database
+        self._cipher = cipher
         self._bot = bot
         self._pacer = pacer or Pacer()
         self._batch_size = batch_size
@@ -63,9 +68,21 @@ class OutboxDispatcher:
                     )
                 ).all()
             )
+            texts = await self._thread_texts(session, rows)
         for row in rows:
-            await self._deliver(row, locales.get(row.applicant_id) or "en")
+            text = texts.get(thread_message_id(row) or 0)
+            await self._deliver(row, locales.get(row.applicant_id) or "en", text)
         return len(rows)
+
+    async def _thread_texts(
+        self, session: AsyncSession, rows: Sequence[OutboxMessage]
+    ) -> dict[int, str]:
+        """Decrypt the officers' messages the claimed notices name, in one query."""
+        wanted = {i for row in rows if (i := thread_message_id(row)) is not None}
+        if not wanted or self._cipher is None:
+            return {}
+        query = select(ApplicationMessage).where(ApplicationMessage.id.in_(wanted))
+        return {m.id: message_text(self._cipher, m) for m in (await session.scalars(query)).all()}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, sleeping briefly whenever the queue is empty."""
@@ -79,8 +96,8 @@ class OutboxDispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self._idle_seconds)
 
-    async def _deliver(self, row: OutboxMessage, locale: str) -> None:
-        notice = self._render(row, locale)
+    async def _deliver(self, row: OutboxMessage, locale: str, text: str | None) -> None:
+        notice = self._render(row, locale, text)
         await self._pacer.wait_turn(row.chat_id)
         try:
             sent = await self._bot.send_message(

@@ -23,9 +23,11 @@ from bot.translate import Upload, to_input
 from bot.uploads import Refusal, UploadRefused, check_declared_size, inspect
 from conversations.effects import (
     AttachDocument,
+    AttachInfoDocument,
     DiscardDraft,
     Effect,
     RecordConsent,
+    ReplyToOfficer,
     SaveAnswer,
     SetLocale,
     StartDraft,
@@ -38,11 +40,11 @@ from conversations.events import (
     FileWithoutRequest,
     SubmissionRecorded,
 )
-from conversations.flow import expected_document, handle
+from conversations.flow import expected_upload, handle
 from conversations.replies import Reply
-from conversations.snapshot import ApplicationInfo, Snapshot
+from conversations.snapshot import ApplicationInfo, InfoRequest, Snapshot
 from locales import resolve_locale
-from storage import applications, audit
+from storage import applications, audit, casework
 from storage.chats import claim_update, open_chat
 from storage.models import Applicant, Application, Conversation, Document
 from storage.vault import StoredFile
@@ -70,6 +72,7 @@ class _Turn:
     telegram_language: str | None
     now: datetime
     draft: Application | None = None
+    open_application: Application | None = None
     upload: _Stored | None = None
     discarded_files: list[str] = field(default_factory=list)
     attached: bool = False
@@ -157,7 +160,20 @@ class ChatPipeline:
             draft = await self._draft(turn, create=True)
             self._services.drafts.save(draft, effect.field, effect.value)
         elif isinstance(effect, AttachDocument):
-            await self._attach(turn, effect.doc_type)
+            await self._attach(turn, await self._draft(turn, create=False), effect.doc_type)
+        elif isinstance(effect, AttachInfoDocument):
+            target = self._open_application(turn)
+            await self._attach(turn, target, effect.doc_type)
+            await casework.record_applicant_reply(
+                session, self._services.drafts.cipher, application_id=target.id,
+                text=None, document_type=effect.doc_type, now=turn.now,
+            )  # fmt: skip
+        elif isinstance(effect, ReplyToOfficer):
+            await casework.record_applicant_reply(
+                session, self._services.drafts.cipher,
+                application_id=self._open_application(turn).id,
+                text=effect.text, document_type=None, now=turn.now,
+            )  # fmt: skip
         elif isinstance(effect, SubmitApplication):
             draft = await self._draft(turn, create=False)
             reference = await applications.submit(
@@ -185,11 +201,17 @@ class ChatPipeline:
             turn.conversation.application_id = turn.draft.id
         return turn.draft
 
-    async def _attach(self, turn: _Turn, doc_type: str) -> None:
+    @staticmethod
+    def _open_application(turn: _Turn) -> Application:
+        if turn.open_application is None:
+            raise LookupError("the applicant has no open application")
+        return turn.open_application
+
+    async def _attach(self, turn: _Turn, draft: Application, doc_type: str) -> None:
+        """Make the stored upload `draft`'s active document of `doc_type`, replacing one."""
         upload = turn.upload
         if upload is None:
             raise LookupError("AttachDocument without a stored upload")
-        draft = await self._draft(turn, create=False)
         for earlier in await applications.active_documents(turn.session, draft.id):
             if earlier.doc_type == doc_type:
                 earlier.replaced_at = turn.now
@@ -257,6 +279,10 @@ class ChatPipeline:
             for a in submitted
         )
         still_open = [a for a in submitted if a.status not in applications.FINAL_STATUSES]
+        turn.open_application = still_open[-1] if still_open else None
+        info_request = None
+        if turn.open_application is not None and turn.open_application.status == "info_requested":
+            info_request = await self._info_request(session, turn.open_application)
         return Snapshot(
             state=turn.conversation.state,
             context=dict(turn.conversation.context or {}),
@@ -268,14 +294,29 @@ class ChatPipeline:
             has_draft=draft is not None,
             open_application_reference=still_open[-1].reference if still_open else None,
             today=turn.now.astimezone(zone).date(),
+            info_request=info_request,
+        )
+
+    async def _info_request(
+        self, session: AsyncSession, application: Application
+    ) -> InfoRequest | None:
+        request = await casework.open_information_request(
+            session, self._services.drafts.cipher, application.id
+        )
+        if request is None or application.reference is None:
+            return None
+        return InfoRequest(
+            reference=application.reference,
+            documents_missing=tuple(d.value for d in request.missing_documents),
+            question=request.question,
         )
 
     async def _process_upload(
         self, update: Update, upload: Upload, bot: Bot
     ) -> tuple[str, tuple[Reply, ...]] | None:
         assert update.effective_chat is not None and update.effective_user is not None
-        expected, draft_id, duplicate = await self._expectation(update, upload)
-        if expected is None or draft_id is None:
+        expected, target_id, duplicate = await self._expectation(update, upload)
+        if expected is None or target_id is None:
             return await self._apply(update, FileWithoutRequest())
         if duplicate:
             return await self._apply(update, DocumentRefused("duplicate"))
@@ -292,7 +333,7 @@ class ChatPipeline:
             reason = Refusal.TOO_BIG if "too big" in str(error).lower() else Refusal.UNREADABLE
             return await self._apply(update, DocumentRefused(reason.value))
         stored = await self._services.vault.store_bytes(
-            applications.document_record(draft_id), data
+            applications.document_record(target_id), data
         )
         pending = _Stored(expected, stored, kind.content_type, upload.file_unique_id)
         return await self._apply(update, DocumentAccepted(expected, upload.file_name), pending)
@@ -300,7 +341,11 @@ class ChatPipeline:
     async def _expectation(
         self, update: Update, upload: Upload
     ) -> tuple[str | None, int | None, bool]:
-        """Which document the flow is asking for, on which draft, and whether it is a resend."""
+        """Which document the flow asks for, for which application, and whether it is a resend.
+
+        The target is the draft, or the open application when the upload answers an officer's
+        request for information.
+        """
         assert update.effective_chat is not None and update.effective_user is not None
         user = update.effective_user
         async with self._services.database.unit_of_work() as session:
@@ -308,14 +353,15 @@ class ChatPipeline:
                 session, telegram_user_id=user.id, chat_id=update.effective_chat.id
             )
             turn = _Turn(session, applicant, conversation, user.language_code, self._now())
-            snapshot = await self._snapshot(turn)
-            expected = expected_document(snapshot)
-            draft_id = conversation.application_id
-            duplicate = False
-            if expected is not None and draft_id is not None:
-                active = await applications.active_documents(session, draft_id)
-                duplicate = any(d.telegram_file_unique_id == upload.file_unique_id for d in active)
-        return expected, draft_id, duplicate
+            expected = expected_upload(await self._snapshot(turn))
+            if expected is None:
+                return None, None, False
+            target = turn.draft if expected.target == "draft" else turn.open_application
+            if target is None:
+                return None, None, False
+            active = await applications.active_documents(session, target.id)
+            duplicate = any(d.telegram_file_unique_id == upload.file_unique_id for d in active)
+        return expected.doc_type, target.id, duplicate
 
     async def _send(self, bot: Bot, chat_id: int, result: tuple[str, tuple[Reply, ...]]) -> None:
         locale, replies = result

@@ -48,6 +48,10 @@ class Drafts:
     def __init__(self, cipher: FieldCipher) -> None:
         self._cipher = cipher
 
+    @property
+    def cipher(self) -> FieldCipher:
+        return self._cipher
+
     async def start(self, session: AsyncSession, applicant: Applicant, locale: str) -> Application:
         application = Application(applicant_id=applicant.id, status="draft", locale=locale)
         session.add(application)

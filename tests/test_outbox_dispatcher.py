@@ -94,12 +94,12 @@ async def test_429_waits_for_retry_after_then_sends_once(
 ) -> None:
     user = emulator.user(9004, language_code="en")
     row_id = await _notify(database, await _applicant(database, user, "en"), "under_review")
-    emulator.faults.rate_limit_next(1, retry_after=7, methods=["sendMessage"])
+    emulator.faults.rate_limit_next(1, retry_after=2, methods=["sendMessage"])
     before = utcnow()
     await dispatcher.deliver_due()
     row = await _row(database, row_id)
     assert row.status == outbox.PENDING
-    assert row.next_attempt_at >= before + timedelta(seconds=7)
+    assert row.next_attempt_at >= before + timedelta(seconds=2)
     assert await dispatcher.deliver_due() == 0, "not before retry_after has passed"
     await _make_due(database, row_id)
     assert await dispatcher.deliver_due() == 1
