@@ -1,6 +1,6 @@
 """One application as an officer reads it: answers (ID and phone masked unless revealed),
-documents, the thread with the applicant (`decisions.timeline`) and the decisions open to the
-reader. Database and cipher only, no web framework.
+documents, the thread with the applicant (`storage.casework.timeline`) and the decisions
+open to the reader. Database and cipher only, no web framework.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.decisions import (
+from lending.masking import mask_id_number, mask_phone
+from lending.products import DocumentType, SecurityType, label, required_documents
+from lending.workflow import Role, Status, Trigger
+from locales import N_
+from storage.applications import Drafts
+from storage.casework import (
     InformationRequest,
     TimelineEntry,
     available_triggers,
     open_information_request,
     timeline,
 )
-from lending.masking import mask_id_number, mask_phone
-from lending.products import DocumentType, SecurityType, label, required_documents
-from lending.workflow import Role, Status, Trigger
-from locales import N_
-from storage.applications import Drafts
 from storage.fields import FieldCipher
 from storage.models import Application, Document, Officer
 
@@ -131,15 +131,13 @@ async def _officer_names(session: AsyncSession, ids: set[int]) -> dict[int, str]
 async def load_case_file(
     session: AsyncSession,
     cipher: FieldCipher,
-    application_id: int,
+    application: Application,
     *,
     reveal: bool,
     reader: Reader,
-) -> CaseFile | None:
-    """The case file, or None for an unknown or draft application. Reads only."""
-    application = await find_application(session, application_id)
-    if application is None:
-        return None
+) -> CaseFile:
+    """The case file of a submitted application (see `find_application`). Reads only."""
+    application_id = application.id
     every_document = (
         await session.scalars(
             select(Document).where(Document.application_id == application_id).order_by(Document.id)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from backoffice.decisions import record_applicant_reply
 from storage.applications import document_record
 from storage.audit import record
+from storage.casework import record_applicant_reply
 from storage.database import Database
 from storage.models import Document
 from storage.vault import Vault

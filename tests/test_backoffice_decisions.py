@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from backoffice.decisions import message_text, record_applicant_reply
 from lending.products import SecurityType, required_documents
 from locales import gettext_for
+from storage.casework import message_text, record_applicant_reply
 from storage.database import Database
 from storage.models import Application, ApplicationMessage, Document, OutboxMessage
 from tests.test_backoffice_harness import (

@@ -21,7 +21,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.decisions import (
+from lending.products import DocumentType, SecurityType, required_documents
+from lending.workflow import Role, Trigger
+from storage import audit
+from storage.casework import (
     DecisionError,
     apply_decision,
     available_triggers,
@@ -32,9 +35,6 @@ from backoffice.decisions import (
     request_information,
     timeline,
 )
-from lending.products import DocumentType, SecurityType, required_documents
-from lending.workflow import Role, Trigger
-from storage import audit
 from storage.database import Database
 from storage.fields import FieldCipher, FieldIntegrityError
 from storage.keyring import Keyring

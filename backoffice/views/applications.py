@@ -18,8 +18,13 @@ from aiohttp import web
 
 from backoffice import keys
 from backoffice.access import MESSENGERS, UNMASKERS
-from backoffice.casefile import Reader, document_label, find_document, load_case_file
-from backoffice.decisions import MAX_TEXT_LENGTH
+from backoffice.casefile import (
+    Reader,
+    document_label,
+    find_application,
+    find_document,
+    load_case_file,
+)
 from backoffice.forms import read_form, text
 from backoffice.rendering import render
 from backoffice.sessions import SignedIn
@@ -28,6 +33,7 @@ from lending.workflow import TERMINAL_STATUSES, Status, Trigger, status_label, t
 from locales import N_
 from storage.applications import document_record
 from storage.audit import record
+from storage.casework import MAX_TEXT_LENGTH
 from storage.fields import FieldCipher
 from storage.vault import DocumentNotFoundError, VaultError
 
@@ -93,16 +99,18 @@ async def render_case_page(
         approver_required_above=request.app[keys.SETTINGS].approver_required_above,
     )
     database = request.app[keys.DATABASE]
-    # Read without the write lock; only the audit event is written, and nothing is shown
-    # unless it commits.
+    # Read without the write lock; only the audit event is written, in a short transaction
+    # of its own, and nothing is shown unless it has committed.
     async with database.reading() as session:
-        case = await load_case_file(session, cipher, application_id, reveal=reveal, reader=reader)
-    if case is None:
-        raise web.HTTPNotFound
+        application = await find_application(session, application_id)
+        if application is None:
+            raise web.HTTPNotFound
+        case = await load_case_file(session, cipher, application, reveal=reveal, reader=reader)
     details: dict[str, object] = {"role": officer.role.value}
     if reveal:
         details["reason"] = reveal_reason
     async with database.unit_of_work() as session:
+        # Raises ValueError for a reveal reason that itself holds an ID or phone number.
         await record(
             session,
             actor_type="officer",
@@ -163,10 +171,11 @@ async def download_document(request: web.Request) -> web.StreamResponse:
         raise web.HTTPServiceUnavailable
     application_id = _application_id(request)
     document_id = int(request.match_info["document_id"])
-    async with request.app[keys.DATABASE].unit_of_work() as session:
+    async with request.app[keys.DATABASE].reading() as session:
         document = await find_document(session, application_id, document_id)
-        if document is None:
-            raise web.HTTPNotFound
+    if document is None:
+        raise web.HTTPNotFound
+    async with request.app[keys.DATABASE].unit_of_work() as session:
         await record(
             session,
             actor_type="officer",

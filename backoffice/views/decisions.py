@@ -1,10 +1,10 @@
 """The application page's forms: open, request information, message, recommend, approve,
-reject, disburse. Each reads the fields it names, calls one `backoffice.decisions` service
-and answers with a redirect back to the page, or with the page and the reason for a refusal.
+reject, disburse. Each reads the fields it names, calls one `storage.casework` service and
+answers with a redirect back to the page, or with the page and the reason for a refusal.
 
 The route table lets only the roles that could ever take a step reach its handler; the
-workflow (lending/workflow.py, through decisions.py) then decides whether this officer may
-take it on this application now. A refusal changes nothing; one about who is asking
+workflow (lending/workflow.py, through storage/casework.py) then decides whether this
+officer may take it on this application now. A refusal changes nothing; one about who is asking
 (four eyes, role, the approver-only limit) is audited.
 """
 
@@ -15,14 +15,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice import decisions, keys
-from backoffice.decisions import FORBIDDEN_CODES, MAX_TEXT_LENGTH, DecisionError
+from backoffice import keys
 from backoffice.forms import FormData, read_form, redirect, text
 from backoffice.sessions import SignedIn
 from backoffice.views.applications import render_case_page
 from lending.products import DocumentType
 from lending.workflow import Trigger
+from storage import casework
 from storage.audit import record
+from storage.casework import FORBIDDEN_CODES, MAX_TEXT_LENGTH, DecisionError
 from storage.fields import FieldCipher
 
 # One more than allowed, so an over-long text is refused rather than silently cut.
@@ -102,7 +103,7 @@ async def _fire(
     async def change(
         session: AsyncSession, _cipher: FieldCipher, application_id: int, officer_id: int
     ) -> object:
-        return await decisions.apply_decision(
+        return await casework.apply_decision(
             session,
             application_id=application_id,
             officer_id=officer_id,
@@ -161,7 +162,7 @@ async def request_information(request: web.Request) -> web.StreamResponse:
     async def change(
         session: AsyncSession, cipher: FieldCipher, application_id: int, officer_id: int
     ) -> object:
-        return await decisions.request_information(
+        return await casework.request_information(
             session,
             cipher,
             application_id=application_id,
@@ -183,7 +184,7 @@ async def message_applicant(request: web.Request) -> web.StreamResponse:
     async def change(
         session: AsyncSession, cipher: FieldCipher, application_id: int, officer_id: int
     ) -> object:
-        return await decisions.message_applicant(
+        return await casework.message_applicant(
             session,
             cipher,
             application_id=application_id,

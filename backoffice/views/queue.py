@@ -21,7 +21,7 @@ from backoffice.queue import (
     queue_page,
     search_kind,
 )
-from backoffice.rendering import cached_babel_locale, render
+from backoffice.rendering import cached_babel_locale, render, translate
 from lending.workflow import Status, status_label
 from storage.audit import record
 
@@ -90,7 +90,8 @@ async def _queue(
             "ages": ages,
             "age_choices": AGE_CHOICES,
             "statuses": [status for status in Status if status is not Status.DRAFT],
-            "status_label": status_label,
+            # Translated once per page rather than once per row.
+            "status_names": {status: translate(request, status_label(status)) for status in Status},
             "first_page": cursor is None,
         },
     )
