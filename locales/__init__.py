@@ -58,6 +58,7 @@ def from_language_code(code: str | None) -> str:
     return DEFAULT
 
 
+@cache
 def babel_locale(locale: str) -> Locale:
     return Locale.parse("zh_Hans_CN" if locale == "zh_Hans" else "en_US")
 

@@ -278,7 +278,7 @@ async def verify_chain(database: Database, *, batch_size: int = VERIFY_BATCH_SIZ
     The chain is checked up to the head read at the start (events appended meanwhile are left
     for the next run); an event stored beyond the head at the end is reported as forged.
     """
-    async with database.unit_of_work() as session:
+    async with database.reading() as session:
         head = (
             await session.execute(
                 select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
@@ -310,7 +310,7 @@ async def verify_chain(database: Database, *, batch_size: int = VERIFY_BATCH_SIZ
     if prev_hash != head_hash:
         reason = f"the chain head's hash does not match event #{head_seq}"
         return await _failure(database, head_seq, position, reason)
-    async with database.unit_of_work() as session:
+    async with database.reading() as session:
         current_head = (
             select(func.coalesce(func.max(AuditHead.seq), 0))
             .where(AuditHead.id == HEAD_ID)
@@ -367,7 +367,7 @@ async def _read_batch(
     )
     if after is not None:
         query = query.where(AuditEvent.seq > after)
-    async with database.unit_of_work() as session:
+    async with database.reading() as session:
         return [_StoredEvent._make(row) for row in await session.execute(query)]
 
 
@@ -418,7 +418,7 @@ def parse_stored_time(raw: object) -> datetime | None:
 
 
 async def _failure(database: Database, seq: int, position: int, reason: str) -> ChainReport:
-    async with database.unit_of_work() as session:
+    async with database.reading() as session:
         total = (await session.execute(select(func.count()).select_from(AuditEvent))).scalar_one()
     return ChainReport(
         ok=False, count=int(total), first_bad_seq=seq, position=position, reason=reason

@@ -164,7 +164,7 @@ async def export_csv(
     """
     if batch_size < 1:
         raise ValueError("the export batch size must be positive")
-    async with database.unit_of_work() as session:
+    async with database.reading() as session:
         last_seq = (await session.execute(select(func.max(AuditEvent.seq)))).scalar()
     yield codecs.BOM_UTF8 + _csv_bytes([CSV_HEADER])
     if last_seq is None:
@@ -178,7 +178,7 @@ async def export_csv(
             .order_by(AuditEvent.seq)
             .limit(batch_size)
         )
-        async with database.unit_of_work() as session:
+        async with database.reading() as session:
             rows = (await session.execute(query)).all()
         # The transaction is over before the chunk goes out: a slow reader holds no lock.
         if rows:

@@ -24,14 +24,14 @@ from storage import audit
 from storage.database import Database
 from storage.fields import FieldCipher, FieldError
 from storage.keyring import Keyring, KeyringError
-from storage.models import Application, Document, Officer
+from storage.models import Application, ApplicationMessage, Document, Officer
 from storage.vault import Vault, VaultError
 
 DEFAULT_BATCH_SIZE = 100
 ACTION = "keys.rotated"
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
-SealedRow = TypeVar("SealedRow", Application, Officer)
+SealedRow = TypeVar("SealedRow", Application, Officer, ApplicationMessage)
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ APPLICATION_COLUMNS = (
     SealedColumn("phone", indexed=True),
 )
 OFFICER_COLUMNS = (SealedColumn("totp_secret"),)
+MESSAGE_COLUMNS = (SealedColumn("body"),)
 
 
 @dataclass
@@ -108,6 +109,7 @@ async def rotate_keys(
     await rotation.documents()
     await rotation.fields(Application, "applications", APPLICATION_COLUMNS)
     await rotation.fields(Officer, "officers", OFFICER_COLUMNS)
+    await rotation.fields(ApplicationMessage, "application_messages", MESSAGE_COLUMNS)
     async with database.unit_of_work() as session:
         report.documents_left = await _documents_not_under(session, report.key_id)
     return report
@@ -178,7 +180,10 @@ class _Rotation:
             self._finish_batch(fields=rotated)
 
     def _rotate_row(
-        self, row: Application | Officer, table: str, columns: tuple[SealedColumn, ...]
+        self,
+        row: Application | Officer | ApplicationMessage,
+        table: str,
+        columns: tuple[SealedColumn, ...],
     ) -> int:
         rotated = 0
         for column in columns:

@@ -242,3 +242,26 @@ async def test_a_missing_document_file_is_reported_and_the_rest_still_rotate(
     summary, problem = report.describe().splitlines()
     assert summary == "rotated 2 documents and 7 fields to key 'k2'; 1 left"
     assert f"document {lost} does not exist" in problem
+
+
+async def test_thread_messages_are_rotated_too(database: Database, data_dir: Path) -> None:
+    from storage.casework import MESSAGE_COLUMN, MESSAGE_TABLE, message_text
+    from storage.models import ApplicationMessage
+
+    sample = await seed(database, data_dir / "files")
+    old = FieldCipher(Keyring([K1]))
+    async with database.unit_of_work() as session:
+        message = ApplicationMessage(
+            application_id=sample.application_ids[0], direction="in", requested_documents=[]
+        )
+        session.add(message)
+        await session.flush()
+        message.body_enc = old.encrypt(
+            "call me on 13800138000", table=MESSAGE_TABLE, column=MESSAGE_COLUMN, row_id=message.id
+        )
+    await rotate_keys(database, Keyring([K2, K1]), data_dir / "files")
+    only_new = FieldCipher(Keyring([K2]))
+    async with database.unit_of_work() as session:
+        stored = (await session.scalars(select(ApplicationMessage))).one()
+        assert only_new.key_id_of(stored.body_enc or b"") == "k2"
+        assert message_text(only_new, stored) == "call me on 13800138000"
