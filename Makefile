@@ -38,7 +38,7 @@ catalogs: $(STAMP)
 	$(VENV)/bin/pybabel extract -F locales/babel.cfg -k N_ -k _ -o locales/messages.pot \
 		--no-location --sort-output --omit-header --no-wrap $(SOURCES)
 	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages \
-		--no-fuzzy-matching --ignore-obsolete --omit-header --no-wrap
+		--no-fuzzy-matching --ignore-obsolete --no-wrap
 	$(MAKE) compile-catalogs
 
 compile-catalogs: $(STAMP)
