@@ -46,6 +46,8 @@ compile-catalogs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/vault.py
+	$(PY) bench/chat.py
+	$(PY) bench/backoffice.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
