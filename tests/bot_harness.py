@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram import Update
-from telegram.ext import ContextTypes, TypeHandler
+from telegram.ext import TypeHandler
 
 from bot.application import build_application, prepare
-from bot.context import BotServices, LoanBotApplication
+from bot.context import BotServices, LoanBotApplication, LoanBotContext
 from bot.sandbox import BotApiEmulator, BotMessage, ScriptedUser
 from lending.products import ProductLimits
 from settings import Settings
@@ -88,7 +88,7 @@ async def running_loanbot(
     application = build_application(services, token=emulator.token, api_url=emulator.url)
     harness = LoanBotHarness(emulator, database, vault, cipher, application)
 
-    async def signal_done(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+    async def signal_done(update: Update, _: LoanBotContext) -> None:
         harness._event(update.update_id).set()
 
     application.add_handler(TypeHandler(Update, signal_done), group=1)
