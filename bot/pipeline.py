@@ -8,6 +8,7 @@ in the transaction that claims the update; a lost race removes the sealed file a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,6 +85,7 @@ class ChatPipeline:
     def __init__(self, services: BotServices, bot_id: int) -> None:
         self._services = services
         self._bot_id = bot_id
+        self._background: set[asyncio.Task[None]] = set()
 
     async def process(self, update: Update, bot: Bot) -> None:
         incoming = to_input(update)
@@ -92,7 +94,10 @@ class ChatPipeline:
         if incoming is None or chat is None or user is None:
             return
         if update.callback_query is not None:
-            await _answer_callback(update)
+            # Only stops the button's spinner: the reply need not wait for that round trip.
+            answering = asyncio.create_task(_answer_callback(update))
+            self._background.add(answering)
+            answering.add_done_callback(self._background.discard)
         if isinstance(incoming, Upload):
             replies = await self._process_upload(update, incoming, bot)
         else:
