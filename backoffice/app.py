@@ -10,6 +10,7 @@ from aiohttp import web
 
 from backoffice import keys
 from backoffice.access import Access
+from backoffice.audit_writer import AuditWriter
 from backoffice.middlewares import MIDDLEWARES, STATIC_PREFIX, add_security_headers
 from backoffice.queue import StatusCounter
 from backoffice.rendering import setup_templates
@@ -23,6 +24,10 @@ from storage.vault import Vault
 STATIC_DIR = Path(__file__).with_name("static")
 # Forms are small; anything bigger is refused with 413 before it is read into memory.
 MAX_FORM_BYTES = 1024 * 1024
+
+
+async def _finish_audit_writes(app: web.Application) -> None:
+    await app[keys.AUDIT_WRITER].close()
 
 
 def create_app(
@@ -41,6 +46,8 @@ def create_app(
     app[keys.VAULT] = vault
     app[keys.CLOCK] = clock or utcnow
     app[keys.STATUS_COUNTER] = StatusCounter()
+    app[keys.AUDIT_WRITER] = AuditWriter(database)
+    app.on_cleanup.append(_finish_audit_writes)
     setup_templates(app)
 
     access: dict[keys.RouteKey, Access] = {}

@@ -8,6 +8,7 @@ from datetime import datetime
 from aiohttp import web
 
 from backoffice.access import Access
+from backoffice.audit_writer import AuditWriter
 from backoffice.queue import StatusCounter
 from backoffice.sessions import SignedIn
 from settings import Settings
@@ -24,6 +25,8 @@ FIELD_CIPHER: web.AppKey[FieldCipher | None] = web.AppKey("field_cipher")
 VAULT: web.AppKey[Vault | None] = web.AppKey("vault")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 STATUS_COUNTER = web.AppKey("status_counter", StatusCounter)
+# Audit events of reads, written in batches (group commit).
+AUDIT_WRITER = web.AppKey("audit_writer", AuditWriter)
 # (method, canonical path) → who may use the route; built from backoffice.routes.ROUTES.
 ROUTE_ACCESS: web.AppKey[dict[RouteKey, Access]] = web.AppKey("route_access")
 

@@ -7,7 +7,7 @@ at once without any per-request global state.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
@@ -17,7 +17,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_currency, format_decimal
 from jinja2.runtime import Context
 
@@ -27,6 +27,7 @@ from locales import DEFAULT, babel_locale, from_language_code, translations
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 HTML_TYPE = "text/html"
+_HOUR_SECONDS = 3600
 
 
 @jinja2.pass_context
@@ -60,8 +61,26 @@ def money_text(value: Decimal, locale: str) -> str:
     return format_currency(value, "CNY", locale=cached_babel_locale(locale))
 
 
+@lru_cache(maxsize=4096)
 def number_text(value: int | Decimal, locale: str) -> str:
     return format_decimal(value, locale=cached_babel_locale(locale))
+
+
+@lru_cache(maxsize=16384)
+def _seconds_text(seconds: int, locale: str) -> str:
+    return format_timedelta(timedelta(seconds=seconds), locale=cached_babel_locale(locale))
+
+
+def age_text(age: timedelta, locale: str) -> str:
+    """How long ago, as Babel words it ("3 days"); a queue page shows 50 of them.
+
+    Ages of an hour or more are taken to the whole minute (Babel rounds them to hours or
+    coarser anyway), so the texts repeat from page to page and are kept for reuse.
+    """
+    seconds = int(age.total_seconds())
+    if seconds >= _HOUR_SECONDS:
+        seconds -= seconds % 60
+    return _seconds_text(seconds, locale)
 
 
 @jinja2.pass_context
@@ -91,6 +110,8 @@ def setup_templates(app: web.Application) -> jinja2.Environment:
         default_helpers=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: no stat() of every template file on every page.
+        auto_reload=False,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_gettext, ngettext=_ngettext, newstyle=True

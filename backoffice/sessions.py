@@ -89,10 +89,28 @@ async def start_session(
     return NewSession(token=token, token_hash=token_hash, csrf_token=csrf_token)
 
 
-def _expired(row: OfficerSession, now: datetime) -> bool:
-    if now - row.created_at >= ABSOLUTE_TIMEOUT or now - row.last_seen_at >= IDLE_TIMEOUT:
+def _expired(*, created_at: datetime, last_seen_at: datetime, stage: str, now: datetime) -> bool:
+    if now - created_at >= ABSOLUTE_TIMEOUT or now - last_seen_at >= IDLE_TIMEOUT:
         return True
-    return row.stage == Stage.PASSWORD and now - row.created_at >= PASSWORD_STAGE_TIMEOUT
+    return stage == Stage.PASSWORD and now - created_at >= PASSWORD_STAGE_TIMEOUT
+
+
+# Every page starts with this look-up: plain columns, not two ORM objects, keep it cheap.
+_LOOK_UP = select(
+    OfficerSession.created_at,
+    OfficerSession.last_seen_at,
+    OfficerSession.ended_at,
+    OfficerSession.stage,
+    OfficerSession.csrf_token,
+    Officer.id.label("officer_id"),
+    Officer.username,
+    Officer.display_name,
+    Officer.role,
+    Officer.locale,
+    Officer.disabled,
+    Officer.must_change_password,
+    Officer.totp_confirmed,
+).join(Officer, Officer.id == OfficerSession.officer_id)
 
 
 async def resume_session(database: Database, token: str, *, now: datetime) -> SignedIn | None:
@@ -106,39 +124,35 @@ async def resume_session(database: Database, token: str, *, now: datetime) -> Si
         return None
     token_hash = hash_token(token)
     async with database.reading() as session:
-        found = (
-            await session.execute(
-                select(OfficerSession, Officer)
-                .join(Officer, Officer.id == OfficerSession.officer_id)
-                .where(OfficerSession.token_hash == token_hash)
-            )
+        row = (
+            await session.execute(_LOOK_UP.where(OfficerSession.token_hash == token_hash))
         ).one_or_none()
-    if found is None:
-        return None
-    row, officer = found
-    if row.ended_at is not None:
+    if row is None or row.ended_at is not None:
         return None
     try:
-        role, stage = Role(officer.role), Stage(row.stage)
+        role, stage = Role(row.role), Stage(row.stage)
     except ValueError:
         await _write_session(database, token_hash, ended_at=now)
         return None
-    if officer.disabled or _expired(row, now):
+    expired = _expired(
+        created_at=row.created_at, last_seen_at=row.last_seen_at, stage=row.stage, now=now
+    )
+    if row.disabled or expired:
         await _write_session(database, token_hash, ended_at=now)
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         await _write_session(database, token_hash, last_seen_at=now)
     return SignedIn(
-        token_hash=row.token_hash,
-        officer_id=officer.id,
-        username=officer.username,
-        display_name=officer.display_name,
+        token_hash=token_hash,
+        officer_id=row.officer_id,
+        username=row.username,
+        display_name=row.display_name,
         role=role,
-        locale=officer.locale,
+        locale=row.locale,
         stage=stage,
         csrf_token=row.csrf_token,
-        must_change_password=officer.must_change_password,
-        totp_confirmed=officer.totp_confirmed,
+        must_change_password=row.must_change_password,
+        totp_confirmed=row.totp_confirmed,
     )
 
 

@@ -412,12 +412,24 @@ async def query_costs(target: Target, deep_cursor: str, repeats: int = 200) -> d
     return {kind: round(statistics.median(values), 3) for kind, values in timings.items()}
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of proc(5), counted after the ")" from field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def summarise(phase: Phase, duration: float) -> dict[str, Any]:
+def summarise(phase: Phase, duration: float, server_cpu_s: float | None) -> dict[str, Any]:
+    """Latencies per page kind; the server's CPU per request (warm-up included) is the figure
+    least moved by other work on the machine."""
     every = [value for values in phase.latencies.values() for value in values]
     pages = {
         kind: {
@@ -434,6 +446,9 @@ def summarise(phase: Phase, duration: float) -> dict[str, Any]:
         "p50_ms": round(percentile(every, 0.50), 2),
         "p99_ms": round(percentile(every, 0.99), 2),
         "errors": phase.errors,
+        "server_cpu_ms_per_request": (
+            None if server_cpu_s is None else round(server_cpu_s * 1000 / phase.sent, 2)
+        ),
         "pages": pages,
     }
 
@@ -495,8 +510,10 @@ def main() -> int:
             server.start()
             try:
                 port = port_out.get(timeout=60)
-                phases = {
-                    name: asyncio.run(
+                phases, server_cpu = {}, {}
+                for name, think in (("paced", args.think), ("saturated", 0.0)):
+                    cpu_before = cpu_seconds(server.pid or 0)
+                    phases[name] = asyncio.run(
                         load(
                             port,
                             prepared,
@@ -505,8 +522,10 @@ def main() -> int:
                             think_s=think,
                         )
                     )
-                    for name, think in (("paced", args.think), ("saturated", 0.0))
-                }
+                    cpu_after = cpu_seconds(server.pid or 0)
+                    server_cpu[name] = (
+                        None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+                    )
             finally:
                 stop.set()
                 server.join(timeout=30)
@@ -514,8 +533,8 @@ def main() -> int:
             if schema is not None:
                 asyncio.run(_drop_schema(url, schema))
 
-    paced = summarise(phases["paced"], args.duration)
-    saturated = summarise(phases["saturated"], args.duration)
+    paced = summarise(phases["paced"], args.duration, server_cpu["paced"])
+    saturated = summarise(phases["saturated"], args.duration, server_cpu["saturated"])
     depth_ratio = costs["queue_page_1000"] / costs["queue_page_1"]
     worst_p99 = max(page["p99_ms"] for page in paced["pages"].values())
     errors = paced["errors"] + saturated["errors"]
@@ -552,6 +571,8 @@ def main() -> int:
         f"{pages['queue_page_1000']['p99_ms']} / application "
         f"{pages['application_page']['p99_ms']}); "
         f"saturated {saturated['requests_per_s']} req/s p99 {saturated['p99_ms']} ms; "
+        f"server CPU {paced['server_cpu_ms_per_request']} / "
+        f"{saturated['server_cpu_ms_per_request']} ms per request; "
         f"queue query p1 {costs['queue_page_1']} ms vs deep {costs['queue_page_1000']} ms; "
         f"{errors} errors: {'ok' if ok else 'GOAL MISSED'}"
     )

@@ -3,8 +3,8 @@ thread with the applicant, and the decisions the reader may take.
 
 Every read of personal data is audited: opening the page, revealing the ID and phone (with
 the reason given), and each document download. The page is read in a read-only unit of work
-and its audit event written in a short one of its own; nothing is shown unless that event
-has committed.
+and its audit event written in a short one, shared with the events of concurrent reads
+(`backoffice.audit_writer`); nothing is shown unless that event has committed.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from lending.products import DocumentType
 from lending.workflow import TERMINAL_STATUSES, Status, Trigger, status_label, trigger_label
 from locales import N_
 from storage.applications import document_record
-from storage.audit import record
 from storage.casework import MAX_TEXT_LENGTH
 from storage.fields import FieldCipher
 from storage.vault import DocumentNotFoundError, VaultError
@@ -99,8 +98,8 @@ async def render_case_page(
         approver_required_above=request.app[keys.SETTINGS].approver_required_above,
     )
     database = request.app[keys.DATABASE]
-    # Read without the write lock; only the audit event is written, in a short transaction
-    # of its own, and nothing is shown unless it has committed.
+    # Read without the write lock; only the audit event is written, batched with the events
+    # of concurrent reads (group commit), and nothing is shown unless it has committed.
     async with database.reading() as session:
         application = await find_application(session, application_id)
         if application is None:
@@ -109,18 +108,16 @@ async def render_case_page(
     details: dict[str, object] = {"role": officer.role.value}
     if reveal:
         details["reason"] = reveal_reason
-    async with database.unit_of_work() as session:
-        # Raises ValueError for a reveal reason that itself holds an ID or phone number.
-        await record(
-            session,
-            actor_type="officer",
-            actor_id=str(officer.officer_id),
-            action="application.personal_data_revealed" if reveal else "application.viewed",
-            subject_type="application",
-            subject_id=str(application_id),
-            details=details,
-            now=request[keys.NOW],
-        )
+    # Raises ValueError for a reveal reason that itself holds an ID or phone number.
+    await request.app[keys.AUDIT_WRITER].record(
+        actor_type="officer",
+        actor_id=str(officer.officer_id),
+        action="application.personal_data_revealed" if reveal else "application.viewed",
+        subject_type="application",
+        subject_id=str(application_id),
+        details=details,
+        now=request[keys.NOW],
+    )
     return render(
         request,
         "application.html",
@@ -175,17 +172,15 @@ async def download_document(request: web.Request) -> web.StreamResponse:
         document = await find_document(session, application_id, document_id)
     if document is None:
         raise web.HTTPNotFound
-    async with request.app[keys.DATABASE].unit_of_work() as session:
-        await record(
-            session,
-            actor_type="officer",
-            actor_id=str(officer.officer_id),
-            action="document.downloaded",
-            subject_type="application",
-            subject_id=str(application_id),
-            details={"document_id": document.id, "doc_type": document.doc_type},
-            now=request[keys.NOW],
-        )
+    await request.app[keys.AUDIT_WRITER].record(
+        actor_type="officer",
+        actor_id=str(officer.officer_id),
+        action="document.downloaded",
+        subject_type="application",
+        subject_id=str(application_id),
+        details={"document_id": document.id, "doc_type": document.doc_type},
+        now=request[keys.NOW],
+    )
     content_type = document.content_type if document.content_type in SERVED_TYPES else ""
     extension = SERVED_TYPES.get(content_type, "bin")
     filename = f"{_safe_name(document.doc_type)}-{document.id}.{extension}"

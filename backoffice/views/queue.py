@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aiohttp import web
-from babel.dates import format_timedelta
 
 from backoffice import keys
 from backoffice.forms import read_form, text
@@ -21,9 +20,8 @@ from backoffice.queue import (
     queue_page,
     search_kind,
 )
-from backoffice.rendering import cached_babel_locale, render, translate
+from backoffice.rendering import age_text, render, translate
 from lending.workflow import Status, status_label
-from storage.audit import record
 
 
 def _filters(values: Mapping[str, str], search: str = "") -> QueueFilters:
@@ -66,20 +64,15 @@ async def _queue(
     if kind in ("phone", "id_number"):
         # Looking people up by personal data is itself a read of personal data; the
         # results are shown only once this is recorded.
-        async with database.unit_of_work() as session:
-            await record(
-                session,
-                actor_type="officer",
-                actor_id=str(signed_in.officer_id),
-                action="application.searched",
-                details={"by": kind, "results": len(page.rows)},
-                now=now,
-            )
+        await request.app[keys.AUDIT_WRITER].record(
+            actor_type="officer",
+            actor_id=str(signed_in.officer_id),
+            action="application.searched",
+            details={"by": kind, "results": len(page.rows)},
+            now=now,
+        )
     locale = request[keys.LOCALE]
-    ages = {
-        row.id: format_timedelta(now - row.submitted_at, locale=cached_babel_locale(locale))
-        for row in page.rows
-    }
+    ages = {row.id: age_text(now - row.submitted_at, locale) for row in page.rows}
     return render(
         request,
         "queue.html",
