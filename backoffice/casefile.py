@@ -1,5 +1,5 @@
 """One application as an officer reads it: answers (ID and phone masked unless revealed),
-documents, the thread with the applicant (`storage.casework.timeline`) and the decisions
+documents, the thread with the applicant (`storage.timeline`) and the decisions
 open to the reader. Database and cipher only, no web framework.
 """
 
@@ -17,15 +17,10 @@ from lending.products import DocumentType, SecurityType, label, required_documen
 from lending.workflow import Role, Status, Trigger
 from locales import N_
 from storage.applications import Drafts
-from storage.casework import (
-    InformationRequest,
-    TimelineEntry,
-    available_triggers,
-    open_information_request,
-    timeline,
-)
+from storage.casework import InformationRequest, available_triggers, open_information_request
 from storage.fields import FieldCipher
 from storage.models import Application, Document, Officer
+from storage.timeline import TimelineEntry, timeline
 
 # The answers in the order the applicant gave them, with their labels (message ids).
 ANSWER_LABELS: tuple[tuple[str, str], ...] = (

@@ -33,7 +33,6 @@ from storage.casework import (
     open_information_request,
     record_applicant_reply,
     request_information,
-    timeline,
 )
 from storage.database import Database
 from storage.fields import FieldCipher, FieldIntegrityError
@@ -48,6 +47,7 @@ from storage.models import (
     Officer,
     OutboxMessage,
 )
+from storage.timeline import timeline
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 LIMIT = Decimal("1000000")
