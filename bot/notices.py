@@ -19,7 +19,6 @@ _STATUS_NOTICES = {
         "We have received your application {reference}. A loan officer will review it."
     ),
     "under_review": N_("Your application {reference} is now being reviewed by a loan officer."),
-    "info_requested": N_("A loan officer needs more information for your application {reference}."),
     "pending_approval": N_(
         "Your application {reference} has been recommended and is waiting for a final decision."
     ),

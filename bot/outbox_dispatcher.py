@@ -118,9 +118,7 @@ class OutboxDispatcher:
             # A refused message will be refused again; a timed-out one may have arrived,
             # and sending it twice would break the at-most-once promise.
             async with self._database.unit_of_work() as session:
-                await outbox.mark_retry(
-                    session, _exhausted(row), delay=timedelta(0), error=type(error).__name__
-                )
+                await outbox.mark_failed(session, row, error=type(error).__name__)
             self.counts.failed += 1
         except NetworkError as error:
             delay = timedelta(seconds=min(300, 2**row.attempts))
@@ -140,8 +138,3 @@ def _seconds(retry_after: int | timedelta) -> float:
     if isinstance(retry_after, timedelta):
         return retry_after.total_seconds()
     return float(retry_after)
-
-
-def _exhausted(row: OutboxMessage) -> OutboxMessage:
-    row.attempts = outbox.MAX_ATTEMPTS
-    return row

@@ -7,23 +7,17 @@ from collections.abc import Sequence
 from conversations.info_requests import open_request_details
 from conversations.replies import Message, Money, Reply
 from conversations.snapshot import ApplicationInfo, InfoRequest
+from lending.workflow import Status, status_label
 from locales import N_
 
-STATUS_LABELS = {
-    "draft": N_("Draft"),
-    "submitted": N_("Submitted"),
-    "under_review": N_("Under review"),
-    "info_requested": N_("Information requested"),
-    "pending_approval": N_("Awaiting approval"),
+# Applicants see the officers' names for a status except where their own view differs.
+_APPLICANT_WORDING = {
     "approved": N_("Approved"),
     "accepted": N_("Offer accepted"),
     "active": N_("Loan active"),
     "rejected": N_("Not approved"),
-    "closed": N_("Closed"),
-    "withdrawn": N_("Withdrawn"),
-    "repaid": N_("Repaid"),
-    "overdue": N_("Overdue"),
 }
+STATUS_LABELS = {status.value: status_label(status) for status in Status} | _APPLICANT_WORDING
 
 NEXT_STEPS = {
     "draft": N_("Answer the remaining questions and submit it: send /apply to continue."),

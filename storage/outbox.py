@@ -87,6 +87,15 @@ async def mark_retry(
     )
 
 
+async def mark_failed(session: AsyncSession, message: OutboxMessage, *, error: str) -> None:
+    """Give up on a row that sending again cannot fix (refused, or possibly delivered)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(status=FAILED, last_error=error[:200])
+    )
+
+
 async def mark_blocked(session: AsyncSession, message: OutboxMessage) -> None:
     """The applicant blocked the bot: stop this row and remember it on the applicant."""
     await session.execute(

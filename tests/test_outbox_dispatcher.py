@@ -149,3 +149,17 @@ async def test_a_claimed_row_is_never_sent_twice_after_a_crash(
     assert await dispatcher.deliver_due() == 0
     assert user.history == []
     assert (await _row(database, row_id)).status == outbox.SENDING
+
+
+async def test_a_refused_message_is_marked_failed_and_not_retried(
+    emulator: BotApiEmulator, database: Database, dispatcher: OutboxDispatcher
+) -> None:
+    async with database.unit_of_work() as session:
+        stranger = Applicant(telegram_user_id=9999, chat_id=9999, locale="en")
+        session.add(stranger)
+    row_id = await _notify(database, stranger, "approved")
+    await dispatcher.deliver_due()
+    row = await _row(database, row_id)
+    assert row.status == outbox.FAILED and row.last_error == "BadRequest"
+    await _make_due(database, row_id)
+    assert await dispatcher.deliver_due() == 0
