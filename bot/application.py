@@ -8,6 +8,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
 from bot.context import BotData, BotServices, LoanBotApplication, LoanBotContext
 from bot.ordering import PerChatUpdateProcessor
 from bot.pipeline import ChatPipeline
+from bot.transport import AiohttpRequest
 from locales import N_, SUPPORTED, gettext_for
 
 COMMANDS = (
@@ -31,6 +32,8 @@ def build_application(services: BotServices, *, token: str, api_url: str) -> Loa
         .base_file_url(f"{api_url}/file/bot")
         .context_types(context_types)
         .concurrent_updates(PerChatUpdateProcessor())
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .post_init(prepare)
     )
     application: LoanBotApplication = builder.build()  # type: ignore[assignment]
