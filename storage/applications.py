@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.reference import application_reference
@@ -123,14 +123,21 @@ async def active_documents(session: AsyncSession, application_id: int) -> Sequen
     return (await session.scalars(query.order_by(Document.id))).all()
 
 
+# The bot reads these two on every update; built once (see storage/chats.py).
+_OF_APPLICANT = (
+    select(Application)
+    .where(Application.applicant_id == bindparam("applicant_id"))
+    .order_by(Application.id)
+)
+_ACTIVE_TYPES = select(Document.doc_type).where(
+    Document.application_id == bindparam("application_id"), Document.replaced_at.is_(None)
+)
+
+
 async def of_applicant(session: AsyncSession, applicant_id: int) -> Sequence[Application]:
     """Every application of one applicant, draft included, oldest first."""
-    query = select(Application).where(Application.applicant_id == applicant_id)
-    return (await session.scalars(query.order_by(Application.id))).all()
+    return (await session.scalars(_OF_APPLICANT, {"applicant_id": applicant_id})).all()
 
 
 async def active_document_types(session: AsyncSession, application_id: int) -> Sequence[str]:
-    query = select(Document.doc_type).where(
-        Document.application_id == application_id, Document.replaced_at.is_(None)
-    )
-    return (await session.scalars(query)).all()
+    return (await session.scalars(_ACTIVE_TYPES, {"application_id": application_id})).all()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Applicant, Conversation, ProcessedUpdate
 
 NEW_CONVERSATION = "new"
+
+# Every update runs these two statements; built once, they skip SQLAlchemy's per-call
+# statement construction and cache-key work (a measurable share of a turn's CPU, B1).
+_CLAIM = {
+    # On the Table, not the class: the ORM's bulk-insert path reports no rowcount.
+    dialect: insert(cast(Table, ProcessedUpdate.__table__))
+    .values(bot_id=bindparam("bot_id"), update_id=bindparam("update_id"))
+    .on_conflict_do_nothing()
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_CHAT = (
+    select(Conversation, Applicant)
+    .join(Applicant, Conversation.applicant_id == Applicant.id)
+    .where(Conversation.chat_id == bindparam("chat_id"))
+)
+_CHAT_LOCKED = _CHAT.with_for_update(of=Conversation)
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
@@ -23,12 +41,8 @@ async def claim_update(session: AsyncSession, *, bot_id: int, update_id: int) ->
     The row commits with the update's effects, so an update is applied exactly once even if
     Telegram delivers it again or the process restarts between receiving and confirming it.
     """
-    statement = (
-        _insert(session)(ProcessedUpdate)
-        .values(bot_id=bot_id, update_id=update_id)
-        .on_conflict_do_nothing()
-    )
-    result = await session.execute(statement)
+    statement = _CLAIM[session.get_bind().dialect.name]
+    result = await session.execute(statement, {"bot_id": bot_id, "update_id": update_id})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -42,14 +56,8 @@ async def open_chat(
     A known chat costs one SELECT; the inserts run only on first contact.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
-    query = (
-        select(Conversation, Applicant)
-        .join(Applicant, Conversation.applicant_id == Applicant.id)
-        .where(Conversation.chat_id == chat_id)
-    )
-    if postgres:
-        query = query.with_for_update(of=Conversation)
-    found = (await session.execute(query)).first()
+    query = _CHAT_LOCKED if postgres else _CHAT
+    found = (await session.execute(query, {"chat_id": chat_id})).first()
     if found is not None and found[1].telegram_user_id == telegram_user_id:
         conversation, applicant = found
         if applicant.blocked_bot:
