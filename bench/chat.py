@@ -19,8 +19,12 @@ unanswered updates, so a reply in the wrong order would be caught (out_of_order)
 echo bot handles updates concurrently with no per-chat order, so its count is not zero; it
 is reported, not judged.
 
-Echo and loan bot runs alternate `--repeat` times for each chat count; the best run of each
-is compared (the machine is shared; the best run is the least disturbed). Prints one JSON
+The judged baseline is the echo bot as PTB comes (its default httpx transport). The loan
+bot talks through bot/transport.py (aiohttp); the same echo bot on that transport is run
+too and its ratio reported beside, not judged, so the transport's share is visible.
+
+The bots' runs alternate `--repeat` times for each chat count; the best run of each is
+compared (the machine is shared; the best run is the least disturbed). Prints one JSON
 object, then a one-line summary; exits 1 when a reply came out of order, an update left no
 row, or the ratio misses the goal.
 """
@@ -56,6 +60,7 @@ from bench.chat_echo import (
     polling,
     run_benchmark,
     running_echo_bot,
+    running_echo_bot_on_aiohttp,
 )
 from bot.application import build_application, prepare
 from bot.context import BotServices
@@ -205,15 +210,17 @@ async def compare(
     chats: int, *, messages: int, window: int, repeat: int, loanbot: BotRunner
 ) -> dict[str, Any]:
     """Echo and loan bot runs, alternating, for one number of chats at once."""
-    runs: dict[str, list[dict[str, Any]]] = {"echo": [], "loanbot": []}
+    runs: dict[str, list[dict[str, Any]]] = {"echo": [], "echo_aiohttp": [], "loanbot": []}
     for _ in range(repeat):
         for name, runner, script in (
             ("echo", running_echo_bot, ECHO_SCRIPT),
+            ("echo_aiohttp", running_echo_bot_on_aiohttp, ECHO_SCRIPT),
             ("loanbot", loanbot, LOAN_SCRIPT),
         ):
             plan = LoadPlan(users=chats, messages=messages, script=script, window=window)
             runs[name].append(await run_benchmark(runner, plan))
     echo, loan = _best(runs["echo"]), _best(runs["loanbot"])
+    echo_aiohttp = _best(runs["echo_aiohttp"])
     expected_rows = chats * (WARMUP_STEPS + messages)
     return {
         "chats": chats,
@@ -221,6 +228,10 @@ async def compare(
         "loanbot": loan,
         "ratio_updates_per_second": round(
             loan["updates_per_second"] / echo["updates_per_second"], 3
+        ),
+        "echo_on_aiohttp": echo_aiohttp,
+        "ratio_to_echo_on_aiohttp": round(
+            loan["updates_per_second"] / echo_aiohttp["updates_per_second"], 3
         ),
         "ratio_bot_cpu_per_update": round(
             loan["bot_cpu_ms_per_update"] / echo["bot_cpu_ms_per_update"], 2
@@ -250,6 +261,8 @@ def _summary(database: str, results: list[dict[str, Any]], ok: bool) -> str:
         f"{r['echo']['updates_per_second']}/s = {r['ratio_updates_per_second']}x, "
         f"p50 {r['loanbot']['p50_ms']}/{r['echo']['p50_ms']} ms, "
         f"p99 {r['loanbot']['p99_ms']}/{r['echo']['p99_ms']} ms, "
+        f"(echo on aiohttp {r['echo_on_aiohttp']['updates_per_second']}/s: "
+        f"{r['ratio_to_echo_on_aiohttp']}x), "
         f"{r['loanbot_out_of_order']} out of order (echo: {r['echo']['out_of_order']})"
         for r in results
     ]

@@ -246,7 +246,21 @@ class _NothingToReport:
 
 @asynccontextmanager
 async def running_echo_bot(api_url: str, token: str) -> AsyncIterator[RunningBot]:
+    """The bare echo bot as PTB comes: its default httpx transport."""
     application = build_echo_bot(builder_for(api_url, token))
+    async with application, polling(application):
+        yield _NothingToReport()
+
+
+@asynccontextmanager
+async def running_echo_bot_on_aiohttp(api_url: str, token: str) -> AsyncIterator[RunningBot]:
+    """The echo bot on the loan bot's transport (bot/transport.py): shown beside the judged
+    ratio, so the transport's share of the loan bot's speed is visible."""
+    from bot.transport import AiohttpRequest
+
+    builder = builder_for(api_url, token).request(AiohttpRequest())
+    builder = builder.get_updates_request(AiohttpRequest(connection_pool_size=1))
+    application = build_echo_bot(builder)
     async with application, polling(application):
         yield _NothingToReport()
 
