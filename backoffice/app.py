@@ -30,6 +30,10 @@ async def _finish_audit_writes(app: web.Application) -> None:
     await app[keys.AUDIT_WRITER].close()
 
 
+async def _stop_recounting(app: web.Application) -> None:
+    await app[keys.STATUS_COUNTER].close()
+
+
 def create_app(
     *,
     settings: Settings,
@@ -48,6 +52,7 @@ def create_app(
     app[keys.STATUS_COUNTER] = StatusCounter()
     app[keys.AUDIT_WRITER] = AuditWriter(database)
     app.on_cleanup.append(_finish_audit_writes)
+    app.on_cleanup.append(_stop_recounting)
     setup_templates(app)
 
     access: dict[keys.RouteKey, Access] = {}

@@ -10,7 +10,7 @@ each request still waits until its own event has committed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
 
 from storage.audit import AuditEntry, check_entry, record_many
@@ -29,7 +29,7 @@ class AuditWriter:
         self._pending: list[tuple[AuditEntry, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def record(
+    def submit(
         self,
         *,
         actor_type: str,
@@ -39,11 +39,13 @@ class AuditWriter:
         subject_id: str | None = None,
         details: Mapping[str, object] | None = None,
         now: datetime | None = None,
-    ) -> None:
-        """Return once the event has committed; raise what the write raised otherwise.
+    ) -> Awaitable[None]:
+        """Hand in an event; the awaitable returned ends once it has committed and raises
+        what the write raised. A caller may read meanwhile, but shows nothing before that.
 
         The event is checked here first, so one refused (ValueError, as `storage.audit.record`
-        raises it) fails only its own request and never the batch it would have joined.
+        raises it) fails only its own request, at once, and never the batch it would have
+        joined.
         """
         entry = check_entry(
             actor_type=actor_type,
@@ -59,7 +61,30 @@ class AuditWriter:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending())
         # Shielded: a client that goes away does not take the event out of the batch.
-        await asyncio.shield(written)
+        return asyncio.shield(written)
+
+    async def record(
+        self,
+        *,
+        actor_type: str,
+        actor_id: str | None,
+        action: str,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        details: Mapping[str, object] | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Return once the event has committed; raise what the write raised otherwise (see
+        `submit`)."""
+        await self.submit(
+            actor_type=actor_type,
+            actor_id=actor_id,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            details=details,
+            now=now,
+        )
 
     async def _write_pending(self) -> None:
         while self._pending:

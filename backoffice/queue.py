@@ -3,7 +3,7 @@
 Pages follow the keyset (submitted_at, id), oldest first, so page 1000 costs what page 1
 costs. Counting every application per status reads the whole status index (tens of
 milliseconds at 100 000 applications), so the counts are kept for a few seconds per process
-(`StatusCounter`) and recomputed by one request at a time.
+(`StatusCounter`) and recounted in the background before they expire.
 
 Search takes a reference, part of a company name, or an exact mobile number or resident ID
 number; the last two are found through their blind index (HMAC), never by decrypting rows.
@@ -12,6 +12,7 @@ number; the last two are found through their blind index (HMAC), never by decryp
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import time
@@ -19,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, func, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, false, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -30,9 +31,13 @@ from storage.database import Database
 from storage.fields import FieldCipher
 from storage.models import Application, Officer
 
+log = logging.getLogger(__name__)
+
 PAGE_SIZE = 50
-# How old the counts per status shown above the queue may be, in seconds.
+# How old the counts per status shown above the queue may be, in seconds, and the share of
+# that age after which they are recounted in the background.
 COUNTS_MAX_AGE = 5.0
+RECOUNT_AFTER = 0.8
 AGE_CHOICES = (1, 3, 7, 14, 30)
 MAX_SEARCH_LENGTH = 100
 _REFERENCE = re.compile(r"SME-\d{4}-\d{6,}")
@@ -75,8 +80,9 @@ class QueueFilters:
     search: str = ""
 
 
-@dataclass(frozen=True)
-class QueueRow:
+class QueueRow(NamedTuple):
+    """One application on a queue page (a named tuple: a page makes fifty at a time)."""
+
     id: int
     reference: str | None
     company_name: str | None
@@ -151,6 +157,38 @@ def _filtered(
     return query
 
 
+# Built once: composing a statement (the officers' alias above all) and its cache key cost
+# more CPU than running it. Filters are added per page; without any, the statement run is
+# one of these two objects, whose cache keys SQLAlchemy keeps.
+_ASSIGNEE = aliased(Officer)
+_PAGE = (
+    select(
+        Application.id,
+        Application.reference,
+        Application.company_name,
+        Application.status,
+        Application.amount,
+        Application.submitted_at,
+        _ASSIGNEE.display_name,
+    )
+    .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Application.assigned_officer_id)
+    .where(Application.submitted_at.is_not(None), Application.status != Status.DRAFT.value)
+    .order_by(Application.submitted_at, Application.id)
+    .limit(bindparam("row_limit", type_=Integer))
+)
+# A row-value comparison, not "a > x OR (a = x AND id > y)": both engines turn it into an
+# index range that starts at the cursor, where the OR form makes SQLite walk the index from
+# its first entry (page 1000 then costs 250 times page 1).
+_PAGE_AFTER = _PAGE.where(
+    tuple_(Application.submitted_at, Application.id)
+    > tuple_(
+        bindparam("after_submitted_at", type_=Application.submitted_at.type),
+        bindparam("after_id", type_=Application.id.type),
+    )
+)
+_STATUSES = {status.value: status for status in Status}
+
+
 async def queue_page(
     session: AsyncSession,
     cipher: FieldCipher | None,
@@ -162,42 +200,19 @@ async def queue_page(
     limit: int = PAGE_SIZE,
 ) -> QueuePage:
     """One page of submitted applications, oldest first, after `after`."""
-    assignee = aliased(Officer)
-    query = (
-        select(
-            Application.id,
-            Application.reference,
-            Application.company_name,
-            Application.status,
-            Application.amount,
-            Application.submitted_at,
-            assignee.display_name,
-        )
-        .outerjoin(assignee, assignee.id == Application.assigned_officer_id)
-        .where(Application.submitted_at.is_not(None), Application.status != Status.DRAFT.value)
-    )
+    params: dict[str, object] = {"row_limit": limit + 1}
+    if after is None:
+        query = _PAGE
+    else:
+        query = _PAGE_AFTER
+        params |= {"after_submitted_at": after.submitted_at, "after_id": after.application_id}
     query = _filtered(query, filters, cipher, officer_id=officer_id, now=now)
-    if after is not None:
-        # A row-value comparison, not "a > x OR (a = x AND id > y)": both engines turn it
-        # into an index range that starts at the cursor, where the OR form makes SQLite walk
-        # the index from its first entry (page 1000 then costs 250 times page 1).
-        query = query.where(
-            tuple_(Application.submitted_at, Application.id)
-            > tuple_(after.submitted_at, after.application_id)
-        )
-    query = query.order_by(Application.submitted_at, Application.id).limit(limit + 1)
-    found = (await session.execute(query)).all()
+    found = (await session.execute(query, params)).all()
+    # Unpacked as tuples into named tuples: by-name access and frozen dataclasses made the
+    # fifty rows cost more CPU than the query.
     rows = [
-        QueueRow(
-            id=row.id,
-            reference=row.reference,
-            company_name=row.company_name,
-            status=Status(row.status),
-            amount=row.amount,
-            submitted_at=row.submitted_at or now,
-            assigned_to=row.display_name,
-        )
-        for row in found[:limit]
+        QueueRow(row_id, reference, company, _STATUSES[status], amount, submitted or now, assignee)
+        for row_id, reference, company, status, amount, submitted, assignee in found[:limit]
     ]
     more = len(found) > limit
     last = rows[-1] if rows else None
@@ -222,8 +237,13 @@ async def status_counts(session: AsyncSession) -> dict[Status, int]:
 
 
 class StatusCounter:
-    """`status_counts`, at most COUNTS_MAX_AGE seconds old; one request recomputes them while
-    the others wait for its result instead of counting too."""
+    """`status_counts`, at most COUNTS_MAX_AGE seconds old, recounted before they get there.
+
+    Once counts are past RECOUNT_AFTER of their age limit, the next request starts a recount
+    in the background and is served the kept counts, so under steady use no page waits for
+    the count. Only counts past the limit (or invalidated) make requests wait: one request
+    counts, the others wait for its result instead of counting too.
+    """
 
     def __init__(
         self, max_age: float = COUNTS_MAX_AGE, clock: Callable[[], float] = time.monotonic
@@ -232,21 +252,48 @@ class StatusCounter:
         self._clock = clock
         self._counts: dict[Status, int] = {}
         self._counted_at = -math.inf
+        # Raised by invalidate(): a count begun before the change must not pass as fresh.
+        self._generation = 0
         self._lock = asyncio.Lock()
+        self._recount: asyncio.Task[None] | None = None
 
-    def _fresh(self) -> bool:
-        return self._clock() - self._counted_at < self._max_age
+    def _age(self) -> float:
+        return self._clock() - self._counted_at
 
     async def counts(self, database: Database) -> dict[Status, int]:
-        if self._fresh():
-            return dict(self._counts)
+        age = self._age()
+        if age >= self._max_age:
+            await self._count(database)
+        elif age >= self._max_age * RECOUNT_AFTER and (
+            self._recount is None or self._recount.done()
+        ):
+            self._recount = asyncio.create_task(self._count_in_background(database))
+        return dict(self._counts)
+
+    async def _count(self, database: Database) -> None:
         async with self._lock:
-            if not self._fresh():
-                async with database.reading() as session:
-                    self._counts = await status_counts(session)
-                self._counted_at = self._clock()
-            return dict(self._counts)
+            if self._age() < self._max_age * RECOUNT_AFTER:
+                return  # counted while this request waited
+            generation, started = self._generation, self._clock()
+            async with database.reading() as session:
+                self._counts = await status_counts(session)
+            if generation == self._generation:
+                self._counted_at = started
+
+    async def _count_in_background(self, database: Database) -> None:
+        try:
+            await self._count(database)
+        except Exception:
+            # The kept counts stay; once past their age a request counts again itself.
+            log.exception("recounting the applications per status failed")
 
     def invalidate(self) -> None:
         """Count afresh next time (after a change made here, so its author sees it)."""
+        self._generation += 1
         self._counted_at = -math.inf
+
+    async def close(self) -> None:
+        """Stop a recount still running (app shutdown)."""
+        if self._recount is not None:
+            self._recount.cancel()
+            await asyncio.gather(self._recount, return_exceptions=True)

@@ -20,6 +20,7 @@ from babel import Locale
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_currency, format_decimal
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from backoffice import keys
 from backoffice.sessions import SignedIn
@@ -30,14 +31,33 @@ HTML_TYPE = "text/html"
 _HOUR_SECONDS = 3600
 
 
-@jinja2.pass_context
-def _gettext(context: Context, message: str) -> str:
-    return translations(context.get("locale", DEFAULT)).gettext(message)
+# Templates call `_()` dozens of times per page, and Jinja's newstyle gettext reaches the
+# catalog through three context calls and formats each text anew. Here `_` is itself a
+# newstyle gettext with the same results (the catalog's text trusted as HTML, as Jinja trusts
+# it under autoescape, always on here; keyword arguments escaped into it), and a text without
+# arguments is looked up once per locale.
+@lru_cache(maxsize=4096)
+def _catalog_text(locale: str, message: str) -> Markup:
+    return _trusted(translations(locale).gettext(message)) % {}
+
+
+def _trusted(text: str) -> Markup:
+    return Markup(text)  # noqa: S704 (our own message catalog, as Jinja's gettext trusts it)
 
 
 @jinja2.pass_context
-def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
-    return translations(context.get("locale", DEFAULT)).ngettext(singular, plural, count)
+def _gettext(context: Context, message: str, **variables: Any) -> str:
+    locale = context.get("locale", DEFAULT)
+    if not variables:
+        return _catalog_text(locale, message)
+    return _trusted(translations(locale).gettext(message)) % variables
+
+
+@jinja2.pass_context
+def _ngettext(context: Context, singular: str, plural: str, count: int, **variables: Any) -> str:
+    variables.setdefault("num", count)
+    text = translations(context.get("locale", DEFAULT)).ngettext(singular, plural, count)
+    return _trusted(text) % variables
 
 
 @cache
@@ -113,9 +133,10 @@ def setup_templates(app: web.Application) -> jinja2.Environment:
         # Templates ship with the code: no stat() of every template file on every page.
         auto_reload=False,
     )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=_gettext, ngettext=_ngettext, newstyle=True
-    )
+    # What install_gettext_callables(newstyle=True) sets up, without its wrappers (see
+    # _gettext); newstyle_gettext also tells {% trans %} blocks to leave formatting to us.
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.globals.update(gettext=_gettext, ngettext=_ngettext, _=_gettext)
     env.filters.update(moment=_moment, money=_money, number=_number)
     return env
 

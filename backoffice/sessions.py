@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.workflow import Role
@@ -95,22 +95,27 @@ def _expired(*, created_at: datetime, last_seen_at: datetime, stage: str, now: d
     return stage == Stage.PASSWORD and now - created_at >= PASSWORD_STAGE_TIMEOUT
 
 
-# Every page starts with this look-up: plain columns, not two ORM objects, keep it cheap.
-_LOOK_UP = select(
-    OfficerSession.created_at,
-    OfficerSession.last_seen_at,
-    OfficerSession.ended_at,
-    OfficerSession.stage,
-    OfficerSession.csrf_token,
-    Officer.id.label("officer_id"),
-    Officer.username,
-    Officer.display_name,
-    Officer.role,
-    Officer.locale,
-    Officer.disabled,
-    Officer.must_change_password,
-    Officer.totp_confirmed,
-).join(Officer, Officer.id == OfficerSession.officer_id)
+# Every page starts with this look-up: plain columns, not two ORM objects, and a statement
+# built once, keep it cheap.
+_LOOK_UP = (
+    select(
+        OfficerSession.created_at,
+        OfficerSession.last_seen_at,
+        OfficerSession.ended_at,
+        OfficerSession.stage,
+        OfficerSession.csrf_token,
+        Officer.id.label("officer_id"),
+        Officer.username,
+        Officer.display_name,
+        Officer.role,
+        Officer.locale,
+        Officer.disabled,
+        Officer.must_change_password,
+        Officer.totp_confirmed,
+    )
+    .join(Officer, Officer.id == OfficerSession.officer_id)
+    .where(OfficerSession.token_hash == bindparam("token_hash"))
+)
 
 
 async def resume_session(database: Database, token: str, *, now: datetime) -> SignedIn | None:
@@ -124,9 +129,7 @@ async def resume_session(database: Database, token: str, *, now: datetime) -> Si
         return None
     token_hash = hash_token(token)
     async with database.reading() as session:
-        row = (
-            await session.execute(_LOOK_UP.where(OfficerSession.token_hash == token_hash))
-        ).one_or_none()
+        row = (await session.execute(_LOOK_UP, {"token_hash": token_hash})).one_or_none()
     if row is None or row.ended_at is not None:
         return None
     try:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 from typing import Literal
 
 from transitions import EventData, Machine, MachineError
@@ -325,10 +326,35 @@ def fire(
     return Transition(trigger, case.status, target, replace(attempt.case, status=target))
 
 
-def allowed_triggers(
-    case: ApplicationCase, actor: Actor, *, approver_required_above: Decimal
-) -> list[Trigger]:
-    """The triggers `actor` could fire now (a rejection assumes a reason will be given)."""
+_Recommender = Literal["none", "actor", "other"]
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """All that the guards read of a case and an actor; the offered triggers follow from it."""
+
+    status: Status
+    kind: Literal["officer", "applicant", "system"]
+    role: Role | None
+    has_id: bool
+    documents_complete: bool
+    recommender: _Recommender
+    above_limit: bool
+
+
+# Every application page asks for the offered triggers; trying each one on the machine cost
+# more than the page's queries, and the answer depends on these few facts only.
+@cache
+def _allowed_for(facts: _Facts) -> tuple[Trigger, ...]:
+    actor_id = 1 if facts.has_id else None
+    recommended_by = {"none": None, "actor": actor_id, "other": 2}[facts.recommender]
+    case = ApplicationCase(
+        status=facts.status,
+        amount=Decimal(1) if facts.above_limit else Decimal(0),
+        recommended_by=recommended_by,
+        documents_complete=facts.documents_complete,
+    )
+    actor = Actor(kind=facts.kind, id=actor_id, role=facts.role)
     offered = set(MACHINE.get_triggers(case.status.value))
     allowed = []
     for trigger in (trigger for trigger in Trigger if trigger.value in offered):
@@ -337,13 +363,35 @@ def allowed_triggers(
                 case,
                 trigger,
                 actor,
-                approver_required_above=approver_required_above,
+                approver_required_above=Decimal(0),
                 reason="(reason to be given)",
             )
         except WorkflowError:
             continue
         allowed.append(trigger)
-    return allowed
+    return tuple(allowed)
+
+
+def allowed_triggers(
+    case: ApplicationCase, actor: Actor, *, approver_required_above: Decimal
+) -> list[Trigger]:
+    """The triggers `actor` could fire now (a rejection assumes a reason will be given)."""
+    if case.recommended_by is None:
+        recommender: _Recommender = "none"
+    elif case.recommended_by == actor.id:
+        recommender = "actor"
+    else:
+        recommender = "other"
+    facts = _Facts(
+        status=case.status,
+        kind=actor.kind,
+        role=actor.role,
+        has_id=actor.id is not None,
+        documents_complete=case.documents_complete,
+        recommender=recommender,
+        above_limit=case.amount > approver_required_above,
+    )
+    return list(_allowed_for(facts))
 
 
 def edges() -> list[tuple[Status, Trigger, Status]]:

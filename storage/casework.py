@@ -27,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.products import DocumentType, SecurityType, required_documents
@@ -357,6 +357,19 @@ async def record_applicant_reply(
     return message
 
 
+# Built once: the application page runs it for every application waiting on its applicant.
+_LATEST_REQUEST = (
+    select(AuditEvent)
+    .where(
+        AuditEvent.subject_type == "application",
+        AuditEvent.subject_id == bindparam("subject_id"),
+        AuditEvent.action == "application.request_info",
+    )
+    .order_by(AuditEvent.seq.desc())
+    .limit(1)
+)
+
+
 async def open_information_request(
     session: AsyncSession, cipher: FieldCipher, application_id: int
 ) -> InformationRequest | None:
@@ -366,16 +379,7 @@ async def open_information_request(
         return None
     # The request's audit event names its message, which tells a question-only request
     # apart from an ordinary officer message.
-    event = await session.scalar(
-        select(AuditEvent)
-        .where(
-            AuditEvent.subject_type == "application",
-            AuditEvent.subject_id == str(application_id),
-            AuditEvent.action == "application.request_info",
-        )
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    )
+    event = await session.scalar(_LATEST_REQUEST, {"subject_id": str(application_id)})
     message_id = event.details.get("message_id") if event is not None else None
     message = await session.get(ApplicationMessage, message_id) if message_id else None
     if message is None:

@@ -27,13 +27,31 @@ class Database:
         if self.is_sqlite:
             engine_kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **engine_kwargs)
-        # Readers get their own pool on SQLite: connections that are query-only for life and
-        # begin deferred transactions, so reads never queue behind the writer.
+        # Readers get their own pool: connections that are read-only for life. On SQLite they
+        # begin deferred transactions, so reads never queue behind the writer; every unit of
+        # work ends in COMMIT or ROLLBACK, so the pool's own rollback on return would only be
+        # one more hop through aiosqlite's thread. On PostgreSQL (READ COMMITTED) each
+        # statement reads its own snapshot even inside a transaction, so reads run without
+        # one: no BEGIN and COMMIT round trips, and the server refuses any write.
         self._read_engine = self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine, read_only=False)
-            self._read_engine = create_async_engine(url, echo=echo, **engine_kwargs)
+            self._read_engine = create_async_engine(
+                url, echo=echo, pool_reset_on_return=None, **engine_kwargs
+            )
             _configure_sqlite(self._read_engine, read_only=True)
+        elif self.is_postgres:
+            connect_args = dict(engine_kwargs.get("connect_args", {}))
+            connect_args["server_settings"] = {
+                **connect_args.get("server_settings", {}),
+                "default_transaction_read_only": "on",
+            }
+            read_kwargs = {
+                **engine_kwargs,
+                "connect_args": connect_args,
+                "isolation_level": "AUTOCOMMIT",
+            }
+            self._read_engine = create_async_engine(url, echo=echo, **read_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers here, in FIFO order, is fairer

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.workflow import Status
@@ -27,6 +27,29 @@ _NOT_IN_TIMELINE = (
     "application.message_sent",
     "application.message_received",
     "document.downloaded",
+)
+
+# Built once, since every application page runs them; the values are bound per call.
+_EVENTS = (
+    select(AuditEvent)
+    .where(
+        AuditEvent.subject_type == "application",
+        AuditEvent.subject_id == bindparam("subject_id"),
+        # Reads outnumber changes by far as an application is worked on; leave them in the
+        # database.
+        AuditEvent.action.not_in(_NOT_IN_TIMELINE),
+    )
+    .order_by(AuditEvent.seq)
+)
+_MESSAGES = (
+    select(ApplicationMessage)
+    .where(ApplicationMessage.application_id == bindparam("application_id"))
+    .order_by(ApplicationMessage.id)
+)
+_DOCUMENTS = (
+    select(Document)
+    .where(Document.application_id == bindparam("application_id"))
+    .order_by(Document.id)
 )
 
 
@@ -68,23 +91,9 @@ async def timeline(
 
     Pass every document of the application (replaced ones too) if already loaded.
     """
-    events = await session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.subject_type == "application",
-            AuditEvent.subject_id == str(application_id),
-            # Reads outnumber changes by far as an application is worked on; leave them
-            # in the database.
-            AuditEvent.action.not_in(_NOT_IN_TIMELINE),
-        )
-        .order_by(AuditEvent.seq)
-    )
+    events = await session.scalars(_EVENTS, {"subject_id": str(application_id)})
     entries = [_status_entry(event) for event in events if _is_status_change(event)]
-    messages = await session.scalars(
-        select(ApplicationMessage)
-        .where(ApplicationMessage.application_id == application_id)
-        .order_by(ApplicationMessage.id)
-    )
+    messages = await session.scalars(_MESSAGES, {"application_id": application_id})
     entries += [
         TimelineEntry(
             moment=message.created_at,
@@ -98,13 +107,7 @@ async def timeline(
         for message in messages
     ]
     if documents is None:
-        documents = (
-            await session.scalars(
-                select(Document)
-                .where(Document.application_id == application_id)
-                .order_by(Document.id)
-            )
-        ).all()
+        documents = (await session.scalars(_DOCUMENTS, {"application_id": application_id})).all()
     entries += [
         TimelineEntry(
             moment=document.created_at,

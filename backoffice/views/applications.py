@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from contextlib import aclosing
 
 from aiohttp import web
@@ -98,26 +98,32 @@ async def render_case_page(
         approver_required_above=request.app[keys.SETTINGS].approver_required_above,
     )
     database = request.app[keys.DATABASE]
-    # Read without the write lock; only the audit event is written, batched with the events
-    # of concurrent reads (group commit), and nothing is shown unless it has committed.
-    async with database.reading() as session:
-        application = await find_application(session, application_id)
-        if application is None:
-            raise web.HTTPNotFound
-        case = await load_case_file(session, cipher, application, reveal=reveal, reader=reader)
     details: dict[str, object] = {"role": officer.role.value}
     if reveal:
         details["reason"] = reveal_reason
-    # Raises ValueError for a reveal reason that itself holds an ID or phone number.
-    await request.app[keys.AUDIT_WRITER].record(
-        actor_type="officer",
-        actor_id=str(officer.officer_id),
-        action="application.personal_data_revealed" if reveal else "application.viewed",
-        subject_type="application",
-        subject_id=str(application_id),
-        details=details,
-        now=request[keys.NOW],
-    )
+    # Read without the write lock; only the audit event is written, batched with the events
+    # of concurrent reads (group commit), while the case file is read. Nothing is shown
+    # unless it has committed.
+    audited: Awaitable[None] | None = None
+    try:
+        async with database.reading() as session:
+            application = await find_application(session, application_id)
+            if application is None:
+                raise web.HTTPNotFound
+            # Raises ValueError for a reveal reason that itself holds an ID or phone number.
+            audited = request.app[keys.AUDIT_WRITER].submit(
+                actor_type="officer",
+                actor_id=str(officer.officer_id),
+                action="application.personal_data_revealed" if reveal else "application.viewed",
+                subject_type="application",
+                subject_id=str(application_id),
+                details=details,
+                now=request[keys.NOW],
+            )
+            case = await load_case_file(session, cipher, application, reveal=reveal, reader=reader)
+    finally:
+        if audited is not None:
+            await audited
     return render(
         request,
         "application.html",
