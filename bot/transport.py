@@ -53,11 +53,7 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size)
             self._session = aiohttp.ClientSession(
-                connector=connector,
-                headers={"User-Agent": self.USER_AGENT},
-                # Telegram answers JSON; the body is read as bytes and PTB parses it.
-                auto_decompress=True,
-                raise_for_status=False,
+                connector=connector, headers={"User-Agent": self.USER_AGENT}
             )
 
     async def shutdown(self) -> None:
