@@ -229,8 +229,15 @@ def test_withdraw_only_from_open_statuses() -> None:
 
 @pytest.mark.parametrize("status", list(Status))
 @pytest.mark.parametrize("amount", [SMALL, LARGE])
-def test_allowed_triggers_are_exactly_those_that_fire(status: Status, amount: Decimal) -> None:
-    case = ApplicationCase(status, amount, recommended_by=1, documents_complete=True)
+@pytest.mark.parametrize("recommended_by", [None, 1, 2])
+@pytest.mark.parametrize("documents_complete", [True, False])
+def test_allowed_triggers_are_exactly_those_that_fire(
+    status: Status, amount: Decimal, recommended_by: int | None, documents_complete: bool
+) -> None:
+    # allowed_triggers answers from a cache keyed by the case's facts; `go` runs the machine.
+    case = ApplicationCase(
+        status, amount, recommended_by=recommended_by, documents_complete=documents_complete
+    )
     for actor in EVERYONE:
         offered = allowed_triggers(case, actor, approver_required_above=THRESHOLD)
         for trigger in Trigger:
