@@ -43,11 +43,10 @@ LIMITS = ProductLimits()
 def handle(snapshot: Snapshot, event: Event) -> Outcome:
     """Apply one event to one chat: the state to store, effects to apply, replies to send."""
     chat = ApplicantChat(snapshot, LIMITS)
-    with machine.attached(chat, _starting_state(snapshot)):
-        chat.handle(event)
-        state = chat.state
+    machine.place(chat, _starting_state(snapshot))
+    chat.handle(event)
     return Outcome(
-        state=state,
+        state=chat.state,
         context=chat.context,
         effects=tuple(chat.effects),
         replies=tuple(chat.replies),

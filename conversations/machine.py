@@ -1,16 +1,13 @@
 """The applicant conversation's states and transitions: one `transitions` Machine for all chats.
 
-The machine is built once at import and never holds a chat between events: `flow.handle`
-adds a fresh per-event model in the stored state, fires one or two triggers and removes it
-again (the `add_model` / `remove_model` pattern the transitions README recommends). Entering a
-state asks its question, through the model's `ask_question` callback.
+The machine is built once at import and never holds a chat: `flow.handle` puts the stored
+state on a fresh per-event model and fires one or two triggers through `MACHINE.events`.
+Entering a state asks its question, through the model's `ask_question` callback.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
@@ -135,19 +132,11 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 
-class SharedMachine(Machine):
-    """A Machine whose models are attached for one event and fired only through `events`.
-
-    Binding the per-model convenience methods (`trigger`, `may_*`, `is_*` and one per
-    trigger) would build about a hundred partials for each event only to throw them away,
-    so attaching a model records its state and nothing else.
-    """
-
-    def _checked_assignment(self, model: object, name: str, func: Callable[..., object]) -> None:
-        return None
-
-
-MACHINE = SharedMachine(
+# Models are never registered: firing an event needs nothing but the model's state attribute
+# (callbacks and conditions are resolved by name on the model), while `add_model` would bind
+# about a hundred and fifty convenience methods (`trigger`, `may_*`, `is_*`, one per trigger)
+# to each event's model only to throw them away: half of an event's CPU, measured for B1.
+MACHINE = Machine(
     model=None,
     states=list(STATES),
     transitions=TRANSITIONS,
@@ -157,20 +146,10 @@ MACHINE = SharedMachine(
     after_state_change="ask_question",
 )
 
-# Adding and removing models mutates the shared machine; handle() may be called from worker
-# threads (asyncio.to_thread), so one chat at a time passes through it. Each pass is short.
-_MACHINE_LOCK = threading.Lock()
 
-
-@contextmanager
-def attached(model: object, state: str) -> Iterator[None]:
-    """Put `model` on the shared machine in `state` for the duration of one event."""
-    with _MACHINE_LOCK:
-        MACHINE.add_model(model, initial=state)
-        try:
-            yield
-        finally:
-            MACHINE.remove_model(model)
+def place(model: object, state: str) -> None:
+    """Put `model` in `state`, ready for `fire`; the shared machine is not changed."""
+    MACHINE.set_state(state, model=model)
 
 
 def fire(model: object, trigger: str) -> bool:

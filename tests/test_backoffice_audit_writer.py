@@ -93,8 +93,9 @@ async def test_a_refused_event_fails_alone_and_writes_nothing(database: Database
 
 
 async def test_a_failed_write_reaches_every_waiting_request(tmp_path: Path) -> None:
-    # A database file in a directory that does not exist: every write fails.
-    broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'audit.db'}")
+    # A database with no tables: every write fails. (Not a file that cannot be opened: a
+    # failed aiosqlite connect leaves its thread calling into the closed loop later.)
+    broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     writer = AuditWriter(broken)
     try:
         outcomes = await asyncio.gather(
