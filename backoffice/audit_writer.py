@@ -63,29 +63,6 @@ class AuditWriter:
         # Shielded: a client that goes away does not take the event out of the batch.
         return asyncio.shield(written)
 
-    async def record(
-        self,
-        *,
-        actor_type: str,
-        actor_id: str | None,
-        action: str,
-        subject_type: str | None = None,
-        subject_id: str | None = None,
-        details: Mapping[str, object] | None = None,
-        now: datetime | None = None,
-    ) -> None:
-        """Return once the event has committed; raise what the write raised otherwise (see
-        `submit`)."""
-        await self.submit(
-            actor_type=actor_type,
-            actor_id=actor_id,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            details=details,
-            now=now,
-        )
-
     async def _write_pending(self) -> None:
         while self._pending:
             batch = self._pending[: self._max_batch]

@@ -12,8 +12,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Update
 from telegram.error import TelegramError
@@ -45,9 +46,9 @@ from conversations.flow import expected_upload, handle
 from conversations.replies import Reply
 from conversations.snapshot import ApplicationInfo, InfoRequest, Snapshot
 from locales import resolve_locale
-from storage import applications, audit, casework
-from storage.chats import claim_update, open_chat
-from storage.models import Applicant, Application, Conversation, Document
+from storage import applications, audit, casework, chats
+from storage.chats import Chat, claim_update, open_chat, save_chat
+from storage.models import Document
 from storage.vault import StoredFile
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,10 @@ class _Turn:
     """What one update's transaction works on."""
 
     session: AsyncSession
-    applicant: Applicant
-    conversation: Conversation
+    chat: Chat
     telegram_language: str | None
     now: datetime
-    draft: Application | None = None
-    open_application: Application | None = None
+    open_application: Row[Any] | None = None
     upload: _Stored | None = None
     discarded_files: list[str] = field(default_factory=list)
     attached: bool = False
@@ -114,13 +113,14 @@ class ChatPipeline:
         async with self._services.database.unit_of_work() as session:
             if not await claim_update(session, bot_id=self._bot_id, update_id=update.update_id):
                 return None
-            applicant, conversation = await open_chat(
+            chat = await open_chat(
                 session, telegram_user_id=user.id, chat_id=update.effective_chat.id
             )
-            turn = _Turn(session, applicant, conversation, user.language_code, self._now())
+            turn = _Turn(session, chat, user.language_code, self._now())
             turn.upload = upload
             replies = await self._run(turn, event)
-            locale = resolve_locale(applicant.locale, user.language_code)
+            await save_chat(session, chat, now=turn.now)
+            locale = resolve_locale(chat.locale, user.language_code)
         for name in turn.discarded_files:
             self._services.vault.delete(name)
         if upload is not None and not turn.attached:
@@ -130,98 +130,100 @@ class ChatPipeline:
     async def _run(self, turn: _Turn, event: Event) -> tuple[Reply, ...]:
         snapshot = await self._snapshot(turn)
         outcome = handle(snapshot, event)
-        turn.conversation.state = outcome.state
-        turn.conversation.context = outcome.context
+        turn.chat.state = outcome.state
+        turn.chat.context = outcome.context
         replies = list(outcome.replies)
         for effect in outcome.effects:
             reference = await self._effect(turn, effect)
             if reference is not None:
                 snapshot = await self._snapshot(turn)
                 follow_up = handle(snapshot, SubmissionRecorded(reference))
-                turn.conversation.state = follow_up.state
-                turn.conversation.context = follow_up.context
+                turn.chat.state = follow_up.state
+                turn.chat.context = follow_up.context
                 replies.extend(follow_up.replies)
         return tuple(replies)
 
     async def _effect(self, turn: _Turn, effect: Effect) -> str | None:
         """Persist one effect; returns the new reference when the draft was submitted."""
-        session, applicant = turn.session, turn.applicant
-        actor = {"actor_type": "applicant", "actor_id": str(applicant.id)}
+        session, chat = turn.session, turn.chat
+        actor = {"actor_type": "applicant", "actor_id": str(chat.applicant_id)}
         if isinstance(effect, SetLocale):
-            applicant.locale = effect.locale
-            if turn.draft is not None:
-                turn.draft.locale = effect.locale
+            await chats.set_locale(session, chat, effect.locale)
+            if chat.application_id is not None:
+                await applications.set_locale(session, chat.application_id, effect.locale)
         elif isinstance(effect, StartDraft):
             await self._draft(turn, create=True)
         elif isinstance(effect, RecordConsent):
-            draft = await self._draft(turn, create=True)
-            draft.consent_version = effect.version
-            draft.consent_at = turn.now
+            draft_id = await self._draft(turn, create=True)
+            await applications.record_consent(
+                session, draft_id, version=effect.version, now=turn.now
+            )
             await audit.record(
                 session, **actor, action="consent.recorded", subject_type="application",
-                subject_id=str(draft.id), details={"version": effect.version}, now=turn.now,
+                subject_id=str(draft_id), details={"version": effect.version}, now=turn.now,
             )  # fmt: skip
         elif isinstance(effect, SaveAnswer):
-            draft = await self._draft(turn, create=True)
-            self._services.drafts.save(draft, effect.field, effect.value)
+            draft_id = await self._draft(turn, create=True)
+            await self._services.drafts.save(session, draft_id, effect.field, effect.value)
         elif isinstance(effect, AttachDocument):
             await self._attach(turn, await self._draft(turn, create=False), effect.doc_type)
         elif isinstance(effect, AttachInfoDocument):
-            target = self._open_application(turn)
-            await self._attach(turn, target, effect.doc_type)
+            target_id = self._open_application_id(turn)
+            await self._attach(turn, target_id, effect.doc_type)
             await casework.record_applicant_reply(
-                session, self._services.drafts.cipher, application_id=target.id,
+                session, self._services.drafts.cipher, application_id=target_id,
                 text=None, document_type=effect.doc_type, now=turn.now,
             )  # fmt: skip
         elif isinstance(effect, ReplyToOfficer):
             await casework.record_applicant_reply(
                 session, self._services.drafts.cipher,
-                application_id=self._open_application(turn).id,
+                application_id=self._open_application_id(turn),
                 text=effect.text, document_type=None, now=turn.now,
             )  # fmt: skip
         elif isinstance(effect, SubmitApplication):
-            draft = await self._draft(turn, create=False)
+            draft_id = await self._draft(turn, create=False)
             reference = await applications.submit(
-                session, draft, now=turn.now, timezone=self._services.settings.timezone
+                session, draft_id, now=turn.now, timezone=self._services.settings.timezone
             )
-            turn.conversation.application_id = None
+            chat.application_id = None
             await audit.record(
                 session, **actor, action="application.submitted", subject_type="application",
-                subject_id=str(draft.id), details={"reference": reference}, now=turn.now,
+                subject_id=str(draft_id), details={"reference": reference}, now=turn.now,
             )  # fmt: skip
-            turn.draft = None
             return reference
         elif isinstance(effect, DiscardDraft):
             await self._discard(turn)
         return None
 
-    async def _draft(self, turn: _Turn, *, create: bool) -> Application:
-        if turn.draft is None and turn.conversation.application_id is not None:
-            turn.draft = await turn.session.get(Application, turn.conversation.application_id)
-        if turn.draft is None:
+    async def _draft(self, turn: _Turn, *, create: bool) -> int:
+        """The id of the chat's draft application, created first if asked to."""
+        chat = turn.chat
+        if chat.application_id is None:
             if not create:
                 raise LookupError("the conversation has no draft application")
-            locale = resolve_locale(turn.applicant.locale, turn.telegram_language)
-            turn.draft = await self._services.drafts.start(turn.session, turn.applicant, locale)
-            turn.conversation.application_id = turn.draft.id
-        return turn.draft
+            locale = resolve_locale(chat.locale, turn.telegram_language)
+            chat.application_id = await self._services.drafts.start(
+                turn.session, chat.applicant_id, locale
+            )
+        return chat.application_id
 
     @staticmethod
-    def _open_application(turn: _Turn) -> Application:
+    def _open_application_id(turn: _Turn) -> int:
         if turn.open_application is None:
             raise LookupError("the applicant has no open application")
-        return turn.open_application
+        return int(turn.open_application.id)
 
-    async def _attach(self, turn: _Turn, draft: Application, doc_type: str) -> None:
-        """Make the stored upload `draft`'s active document of `doc_type`, replacing one."""
+    async def _attach(self, turn: _Turn, application_id: int, doc_type: str) -> None:
+        """Make the stored upload the application's active document of `doc_type`, replacing
+        any earlier one."""
         upload = turn.upload
         if upload is None:
             raise LookupError("AttachDocument without a stored upload")
-        for earlier in await applications.active_documents(turn.session, draft.id):
+        for earlier in await applications.active_documents(turn.session, application_id):
             if earlier.doc_type == doc_type:
                 earlier.replaced_at = turn.now
         document = Document(
-            application_id=draft.id,
+            application_id=application_id,
             doc_type=doc_type,
             storage_name=upload.file.storage_name,
             content_type=upload.content_type,
@@ -233,8 +235,9 @@ class ChatPipeline:
         turn.session.add(document)
         await turn.session.flush()
         await audit.record(
-            turn.session, actor_type="applicant", actor_id=str(turn.applicant.id),
-            action="document.received", subject_type="application", subject_id=str(draft.id),
+            turn.session, actor_type="applicant", actor_id=str(turn.chat.applicant_id),
+            action="document.received", subject_type="application",
+            subject_id=str(application_id),
             details={"document_id": document.id, "doc_type": doc_type,
                      "content_type": upload.content_type, "size": upload.file.size},
             now=turn.now,
@@ -242,31 +245,24 @@ class ChatPipeline:
         turn.attached = True
 
     async def _discard(self, turn: _Turn) -> None:
-        if turn.conversation.application_id is None:
+        chat = turn.chat
+        if chat.application_id is None:
             return
-        draft = await self._draft(turn, create=False)
-        turn.conversation.application_id = None
-        await turn.session.flush()
-        documents = (
-            await turn.session.scalars(select(Document).where(Document.application_id == draft.id))
-        ).all()
-        turn.discarded_files.extend(d.storage_name for d in documents)
-        await turn.session.execute(delete(Document).where(Document.application_id == draft.id))
+        draft_id = chat.application_id
+        chat.application_id = None
+        await save_chat(turn.session, chat, now=turn.now)  # unlinked before it is deleted
+        turn.discarded_files.extend(await applications.delete_draft(turn.session, draft_id))
         await audit.record(
-            turn.session, actor_type="applicant", actor_id=str(turn.applicant.id),
-            action="draft.discarded", subject_type="application", subject_id=str(draft.id),
+            turn.session, actor_type="applicant", actor_id=str(chat.applicant_id),
+            action="draft.discarded", subject_type="application", subject_id=str(draft_id),
             now=turn.now,
         )  # fmt: skip
-        await turn.session.delete(draft)
-        turn.draft = None
 
     async def _snapshot(self, turn: _Turn) -> Snapshot:
         """What the flow needs about this chat, in two queries (one without a draft)."""
-        session, applicant = turn.session, turn.applicant
-        owned = await applications.of_applicant(session, applicant.id)
-        draft_id = turn.conversation.application_id
-        draft = next((a for a in owned if a.id == draft_id), None)
-        turn.draft = draft
+        session, chat = turn.session, turn.chat
+        owned = await applications.of_applicant(session, chat.applicant_id)
+        draft = next((a for a in owned if a.id == chat.application_id), None)
         documents: frozenset[str] = frozenset()
         answers = {}
         if draft is not None:
@@ -289,9 +285,9 @@ class ChatPipeline:
         if turn.open_application is not None and turn.open_application.status == "info_requested":
             info_request = await self._info_request(session, turn.open_application)
         return Snapshot(
-            state=turn.conversation.state,
-            context=dict(turn.conversation.context or {}),
-            locale=applicant.locale,
+            state=chat.state,
+            context=dict(chat.context),
+            locale=chat.locale,
             telegram_language=turn.telegram_language,
             answers=answers,
             documents=documents,
@@ -303,7 +299,7 @@ class ChatPipeline:
         )
 
     async def _info_request(
-        self, session: AsyncSession, application: Application
+        self, session: AsyncSession, application: Row[Any]
     ) -> InfoRequest | None:
         request = await casework.open_information_request(
             session, self._services.drafts.cipher, application.id
@@ -354,19 +350,22 @@ class ChatPipeline:
         assert update.effective_chat is not None and update.effective_user is not None
         user = update.effective_user
         async with self._services.database.unit_of_work() as session:
-            applicant, conversation = await open_chat(
+            chat = await open_chat(
                 session, telegram_user_id=user.id, chat_id=update.effective_chat.id
             )
-            turn = _Turn(session, applicant, conversation, user.language_code, self._now())
+            turn = _Turn(session, chat, user.language_code, self._now())
             expected = expected_upload(await self._snapshot(turn))
             if expected is None:
                 return None, None, False
-            target = turn.draft if expected.target == "draft" else turn.open_application
-            if target is None:
+            if expected.target == "draft":
+                target_id = chat.application_id
+            else:
+                target_id = None if turn.open_application is None else turn.open_application.id
+            if target_id is None:
                 return None, None, False
-            active = await applications.active_documents(session, target.id)
+            active = await applications.active_documents(session, target_id)
             duplicate = any(d.telegram_file_unique_id == upload.file_unique_id for d in active)
-        return expected.doc_type, target.id, duplicate
+        return expected.doc_type, target_id, duplicate
 
     async def _send(self, bot: Bot, chat_id: int, result: tuple[str, tuple[Reply, ...]]) -> None:
         locale, replies = result

@@ -1,20 +1,28 @@
-"""Draft and submitted applications as the bot sees them: answers in, encrypted where C2."""
+"""Draft and submitted applications as the bot sees them: answers in, encrypted where C2.
+
+The bot reads and writes applications with SQLAlchemy Core statements built once and gets
+plain rows back (see storage/chats.py for why); the back-office reads the same answers from
+ORM objects.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.reference import application_reference
 from storage.fields import FieldCipher
-from storage.models import Applicant, Application, Document
+from storage.models import Application, Document
 
 Answer = str | int | Decimal
+# An application as the ORM loads it, or as a row of `of_applicant`: the same attributes.
+ApplicationRecord = Application | Row[Any]
 
 TABLE = "applications"
 PLAIN_FIELDS = frozenset(
@@ -52,13 +60,13 @@ class Drafts:
     def cipher(self) -> FieldCipher:
         return self._cipher
 
-    async def start(self, session: AsyncSession, applicant: Applicant, locale: str) -> Application:
-        application = Application(applicant_id=applicant.id, status="draft", locale=locale)
-        session.add(application)
-        await session.flush()
-        return application
+    async def start(self, session: AsyncSession, applicant_id: int, locale: str) -> int:
+        """Create an empty draft; returns its id."""
+        values = {"applicant_id": applicant_id, "status": "draft", "locale": locale}
+        created = await session.execute(_START, values)
+        return int(created.scalar_one())
 
-    def answers(self, application: Application) -> dict[str, Answer]:
+    def answers(self, application: ApplicationRecord) -> dict[str, Answer]:
         values: dict[str, Answer] = {}
         for field in PLAIN_FIELDS:
             value = getattr(application, field)
@@ -79,41 +87,65 @@ class Drafts:
                 )
         return values
 
-    def save(self, application: Application, field: str, value: Answer) -> None:
-        """Store one answer; the application must already have its id (flushed)."""
+    async def save(
+        self, session: AsyncSession, application_id: int, field: str, value: Answer
+    ) -> None:
+        """Store one answer on the application `application_id`."""
+        await session.execute(
+            _UPDATE, {"row_id": application_id, **self.columns(application_id, field, value)}
+        )
+
+    def columns(self, application_id: int, field: str, value: Answer) -> dict[str, object]:
+        """The column values that store answer `field`, sealed with the row's id where C2."""
         if field in PLAIN_FIELDS:
-            setattr(application, field, value)
-        elif field == "annual_revenue":
+            return {field: value}
+        if field == "annual_revenue":
             if not isinstance(value, Decimal):
                 raise TypeError("annual revenue must be a Decimal")
-            application.annual_revenue_enc = self._cipher.encrypt_decimal(
-                value, table=TABLE, column=field, row_id=application.id
+            sealed = self._cipher.encrypt_decimal(
+                value, table=TABLE, column=field, row_id=application_id
             )
-        elif field in SEARCHABLE_FIELDS:
+            return {"annual_revenue_enc": sealed}
+        if field in SEARCHABLE_FIELDS:
             text = str(value)
-            setattr(
-                application,
-                f"{field}_enc",
-                self._cipher.encrypt(text, table=TABLE, column=field, row_id=application.id),
-            )
-            setattr(
-                application,
-                f"{field}_index",
-                self._cipher.blind_index(text, column=SEARCHABLE_FIELDS[field]),
-            )
-        else:
-            raise ValueError(f"unknown answer field {field!r}")
+            return {
+                f"{field}_enc": self._cipher.encrypt(
+                    text, table=TABLE, column=field, row_id=application_id
+                ),
+                f"{field}_index": self._cipher.blind_index(text, column=SEARCHABLE_FIELDS[field]),
+            }
+        raise ValueError(f"unknown answer field {field!r}")
 
 
 async def submit(
-    session: AsyncSession, application: Application, *, now: datetime, timezone: ZoneInfo
+    session: AsyncSession, application_id: int, *, now: datetime, timezone: ZoneInfo
 ) -> str:
-    """Give the application its reference and mark it submitted."""
-    application.reference = application_reference(now.astimezone(timezone).year, application.id)
-    application.status = "submitted"
-    application.submitted_at = now
-    await session.flush()
-    return application.reference
+    """Give the draft `application_id` its reference and mark it submitted."""
+    reference = application_reference(now.astimezone(timezone).year, application_id)
+    values = {"reference": reference, "status": "submitted", "submitted_at": now}
+    await session.execute(_UPDATE, {"row_id": application_id, **values})
+    return reference
+
+
+async def record_consent(
+    session: AsyncSession, application_id: int, *, version: str, now: datetime
+) -> None:
+    """Record that the applicant agreed to the privacy notice of `version` at `now`."""
+    values = {"consent_version": version, "consent_at": now}
+    await session.execute(_UPDATE, {"row_id": application_id, **values})
+
+
+async def set_locale(session: AsyncSession, application_id: int, locale: str) -> None:
+    await session.execute(_UPDATE, {"row_id": application_id, "locale": locale})
+
+
+async def delete_draft(session: AsyncSession, application_id: int) -> list[str]:
+    """Delete a draft and its documents' rows; returns the vault files to delete afterwards."""
+    documents = Document.application_id == application_id
+    names = (await session.scalars(select(Document.storage_name).where(documents))).all()
+    await session.execute(delete(Document).where(documents))
+    await session.execute(delete(_APPLICATIONS).where(_APPLICATIONS.c.id == application_id))
+    return list(names)
 
 
 async def active_documents(session: AsyncSession, application_id: int) -> Sequence[Document]:
@@ -123,20 +155,24 @@ async def active_documents(session: AsyncSession, application_id: int) -> Sequen
     return (await session.scalars(query.order_by(Document.id))).all()
 
 
-# The bot reads these two on every update; built once (see storage/chats.py).
+# Built once: the bot runs these on every update.
+_APPLICATIONS = cast(Table, Application.__table__)
+_START = insert(_APPLICATIONS).returning(_APPLICATIONS.c.id)
+# The SET clause comes from the parameters given (every key but row_id).
+_UPDATE = update(_APPLICATIONS).where(_APPLICATIONS.c.id == bindparam("row_id"))
 _OF_APPLICANT = (
-    select(Application)
-    .where(Application.applicant_id == bindparam("applicant_id"))
-    .order_by(Application.id)
+    select(_APPLICATIONS)
+    .where(_APPLICATIONS.c.applicant_id == bindparam("applicant_id"))
+    .order_by(_APPLICATIONS.c.id)
 )
 _ACTIVE_TYPES = select(Document.doc_type).where(
     Document.application_id == bindparam("application_id"), Document.replaced_at.is_(None)
 )
 
 
-async def of_applicant(session: AsyncSession, applicant_id: int) -> Sequence[Application]:
-    """Every application of one applicant, draft included, oldest first."""
-    return (await session.scalars(_OF_APPLICANT, {"applicant_id": applicant_id})).all()
+async def of_applicant(session: AsyncSession, applicant_id: int) -> Sequence[Row[Any]]:
+    """Every application of one applicant, draft included, oldest first, as rows."""
+    return (await session.execute(_OF_APPLICANT, {"applicant_id": applicant_id})).all()
 
 
 async def active_document_types(session: AsyncSession, application_id: int) -> Sequence[str]:

@@ -1,10 +1,17 @@
-"""Per-chat persistence for the bot: exactly-once update records and the conversation row."""
+"""Per-chat persistence for the bot: exactly-once update records and the conversation row.
+
+The bot runs these on every update, so they are SQLAlchemy Core statements built once with
+bound parameters, and rows come back as plain values: the ORM's identity map and unit-of-work
+flush were most of a turn's CPU (B1).
+"""
 
 from __future__ import annotations
 
-from typing import cast
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,26 +20,96 @@ from storage.models import Applicant, Conversation, ProcessedUpdate
 
 NEW_CONVERSATION = "new"
 
-# Every update runs these two statements; built once, they skip SQLAlchemy's per-call
-# statement construction and cache-key work (a measurable share of a turn's CPU, B1).
+_APPLICANTS = cast(Table, Applicant.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+
+# On the Table, not the class: the ORM's bulk-insert path reports no rowcount.
 _CLAIM = {
-    # On the Table, not the class: the ORM's bulk-insert path reports no rowcount.
     dialect: insert(cast(Table, ProcessedUpdate.__table__))
     .values(bot_id=bindparam("bot_id"), update_id=bindparam("update_id"))
     .on_conflict_do_nothing()
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
-_CHAT = (
-    select(Conversation, Applicant)
-    .join(Applicant, Conversation.applicant_id == Applicant.id)
-    .where(Conversation.chat_id == bindparam("chat_id"))
+_CONVERSATION_COLUMNS = (
+    _CONVERSATIONS.c.chat_id,
+    _CONVERSATIONS.c.state,
+    _CONVERSATIONS.c.context,
+    _CONVERSATIONS.c.application_id,
 )
-_CHAT_LOCKED = _CHAT.with_for_update(of=Conversation)
+_APPLICANT_COLUMNS = (
+    _APPLICANTS.c.id.label("applicant_id"),
+    _APPLICANTS.c.telegram_user_id,
+    _APPLICANTS.c.locale,
+    _APPLICANTS.c.blocked_bot,
+)
+_CHAT = (
+    select(*_CONVERSATION_COLUMNS, *_APPLICANT_COLUMNS)
+    .join_from(_CONVERSATIONS, _APPLICANTS, _CONVERSATIONS.c.applicant_id == _APPLICANTS.c.id)
+    .where(_CONVERSATIONS.c.chat_id == bindparam("chat_id"))
+)
+_CHAT_LOCKED = _CHAT.with_for_update(of=_CONVERSATIONS)
+_CONVERSATION = select(*_CONVERSATION_COLUMNS).where(
+    _CONVERSATIONS.c.chat_id == bindparam("chat_id")
+)
+_CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
+_APPLICANT = select(*_APPLICANT_COLUMNS).where(
+    _APPLICANTS.c.telegram_user_id == bindparam("telegram_user_id")
+)
+_UNBLOCK = (
+    update(_APPLICANTS).where(_APPLICANTS.c.id == bindparam("row_id")).values(blocked_bot=False)
+)
+_MOVE_APPLICANT = (
+    update(_APPLICANTS)
+    .where(_APPLICANTS.c.id == bindparam("row_id"))
+    .values(chat_id=bindparam("new_chat_id"), blocked_bot=False)
+)
+_SET_LOCALE = (
+    update(_APPLICANTS)
+    .where(_APPLICANTS.c.id == bindparam("row_id"))
+    .values(locale=bindparam("new_locale"))
+)
+_SAVE = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.chat_id == bindparam("row_chat_id"))
+    .values(
+        state=bindparam("new_state"),
+        context=bindparam("new_context"),
+        application_id=bindparam("new_application_id"),
+        updated_at=bindparam("now"),
+    )
+)
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    dialect = session.get_bind().dialect.name
-    return pg_insert if dialect == "postgresql" else sqlite_insert
+@dataclass
+class Chat:
+    """One chat's conversation and its applicant, as an update's transaction works on them.
+
+    Change `state`, `context` and `application_id` freely; `save_chat` writes them back
+    (nothing when they are unchanged).
+    """
+
+    chat_id: int
+    applicant_id: int
+    telegram_user_id: int
+    locale: str | None
+    state: str
+    context: dict[str, Any]
+    application_id: int | None
+    _stored: tuple[str, dict[str, Any], int | None] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._stored = (self.state, dict(self.context), self.application_id)
+
+    @property
+    def changed(self) -> bool:
+        return (self.state, self.context, self.application_id) != self._stored
+
+    def mark_saved(self) -> None:
+        self._stored = (self.state, dict(self.context), self.application_id)
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def claim_update(session: AsyncSession, *, bot_id: int, update_id: int) -> bool:
@@ -46,51 +123,76 @@ async def claim_update(session: AsyncSession, *, bot_id: int, update_id: int) ->
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def open_chat(
-    session: AsyncSession, *, telegram_user_id: int, chat_id: int
-) -> tuple[Applicant, Conversation]:
-    """The applicant and their conversation, created on first contact, locked for this update.
+async def open_chat(session: AsyncSession, *, telegram_user_id: int, chat_id: int) -> Chat:
+    """The chat's conversation and applicant, created on first contact, locked for this update.
 
     On PostgreSQL the conversation row is locked `FOR UPDATE`, which keeps one chat's updates
     in order across several bot processes (design §5); SQLite's write lock already does.
     A known chat costs one SELECT; the inserts run only on first contact.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
-    query = _CHAT_LOCKED if postgres else _CHAT
+    query = _CHAT_LOCKED if _is_postgres(session) else _CHAT
     found = (await session.execute(query, {"chat_id": chat_id})).first()
-    if found is not None and found[1].telegram_user_id == telegram_user_id:
-        conversation, applicant = found
-        if applicant.blocked_bot:
-            applicant.blocked_bot = False
-        return applicant, conversation
+    if found is not None and found.telegram_user_id == telegram_user_id:
+        if found.blocked_bot:
+            await session.execute(_UNBLOCK, {"row_id": found.applicant_id})
+        return _chat(found, found)
     return await _first_contact(session, telegram_user_id=telegram_user_id, chat_id=chat_id)
 
 
-async def _first_contact(
-    session: AsyncSession, *, telegram_user_id: int, chat_id: int
-) -> tuple[Applicant, Conversation]:
+async def _first_contact(session: AsyncSession, *, telegram_user_id: int, chat_id: int) -> Chat:
     """Create what is missing, race-free: two processes may meet the same new chat at once."""
-    insert = _insert(session)
+    insert = pg_insert if _is_postgres(session) else sqlite_insert
     await session.execute(
-        insert(Applicant)
+        insert(_APPLICANTS)
         .values(telegram_user_id=telegram_user_id, chat_id=chat_id, blocked_bot=False)
         .on_conflict_do_nothing(index_elements=["telegram_user_id"])
     )
-    applicant = (
-        await session.scalars(
-            select(Applicant).where(Applicant.telegram_user_id == telegram_user_id)
-        )
-    ).one()
-    if applicant.chat_id != chat_id or applicant.blocked_bot:
-        applicant.chat_id = chat_id
-        applicant.blocked_bot = False
+    applicant = (await session.execute(_APPLICANT, {"telegram_user_id": telegram_user_id})).one()
     await session.execute(
-        insert(Conversation)
-        .values(chat_id=chat_id, applicant_id=applicant.id, state=NEW_CONVERSATION, context={})
+        _MOVE_APPLICANT, {"row_id": applicant.applicant_id, "new_chat_id": chat_id}
+    )
+    await session.execute(
+        insert(_CONVERSATIONS)
+        .values(
+            chat_id=chat_id, applicant_id=applicant.applicant_id, state=NEW_CONVERSATION, context={}
+        )
         .on_conflict_do_nothing(index_elements=["chat_id"])
     )
-    query = select(Conversation).where(Conversation.chat_id == chat_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    conversation = (await session.scalars(query)).one()
-    return applicant, conversation
+    query = _CONVERSATION_LOCKED if _is_postgres(session) else _CONVERSATION
+    conversation = (await session.execute(query, {"chat_id": chat_id})).one()
+    return _chat(conversation, applicant)
+
+
+def _chat(conversation: Any, applicant: Any) -> Chat:
+    return Chat(
+        chat_id=conversation.chat_id,
+        applicant_id=applicant.applicant_id,
+        telegram_user_id=applicant.telegram_user_id,
+        locale=applicant.locale,
+        state=conversation.state,
+        context=dict(conversation.context or {}),
+        application_id=conversation.application_id,
+    )
+
+
+async def save_chat(session: AsyncSession, chat: Chat, *, now: datetime) -> None:
+    """Write the chat's state, context and draft link back, if any of them changed."""
+    if not chat.changed:
+        return
+    await session.execute(
+        _SAVE,
+        {
+            "row_chat_id": chat.chat_id,
+            "new_state": chat.state,
+            "new_context": chat.context,
+            "new_application_id": chat.application_id,
+            "now": now,
+        },
+    )
+    chat.mark_saved()
+
+
+async def set_locale(session: AsyncSession, chat: Chat, locale: str) -> None:
+    """Store the applicant's language choice."""
+    await session.execute(_SET_LOCALE, {"row_id": chat.applicant_id, "new_locale": locale})
+    chat.locale = locale

@@ -53,7 +53,7 @@ async def test_concurrent_reads_each_get_their_own_committed_event(database: Dat
     writer = AuditWriter(database, max_batch=4)
 
     async def view(number: int) -> None:
-        await writer.record(
+        await writer.submit(
             actor_type="officer",
             actor_id=str(number),
             action="application.viewed",
@@ -73,7 +73,7 @@ async def test_a_refused_event_fails_alone_and_writes_nothing(database: Database
     writer = AuditWriter(database)
 
     async def view(reason: str) -> None:
-        await writer.record(
+        await writer.submit(
             actor_type="officer",
             actor_id="7",
             action="application.personal_data_revealed",
@@ -99,8 +99,8 @@ async def test_a_failed_write_reaches_every_waiting_request(tmp_path: Path) -> N
     writer = AuditWriter(broken)
     try:
         outcomes = await asyncio.gather(
-            writer.record(actor_type="officer", actor_id="1", action="application.viewed"),
-            writer.record(actor_type="officer", actor_id="2", action="application.viewed"),
+            writer.submit(actor_type="officer", actor_id="1", action="application.viewed"),
+            writer.submit(actor_type="officer", actor_id="2", action="application.viewed"),
             return_exceptions=True,
         )
     finally:

@@ -33,7 +33,7 @@ from storage.applications import Drafts, submit
 from storage.database import Database
 from storage.fields import FieldCipher
 from storage.keyring import Keyring, MasterKey
-from storage.models import Applicant, AuditEvent, Officer
+from storage.models import Applicant, Application, AuditEvent, Officer
 from storage.vault import Vault
 
 PASSWORD = "correct horse battery staple"
@@ -243,14 +243,16 @@ async def add_application(
         applicant = Applicant(telegram_user_id=next(_TELEGRAM_IDS), chat_id=1)
         session.add(applicant)
         await session.flush()
-        application = await drafts.start(session, applicant, "en")
-        drafts.save(application, "company_name", company)
+        application_id = await drafts.start(session, applicant.id, "en")
+        await drafts.save(session, application_id, "company_name", company)
         if phone:
-            drafts.save(application, "phone", phone)
+            await drafts.save(session, application_id, "phone", phone)
         if id_number:
-            drafts.save(application, "owner_id_number", id_number)
+            await drafts.save(session, application_id, "owner_id_number", id_number)
         when = START - timedelta(hours=hours_ago)
-        await submit(session, application, now=when, timezone=ZoneInfo("Asia/Shanghai"))
+        await submit(session, application_id, now=when, timezone=ZoneInfo("Asia/Shanghai"))
+        application = await session.get(Application, application_id)
+        assert application is not None
         application.status = status
         application.assigned_officer_id = assigned_to
-        return application.id
+        return application_id

@@ -98,7 +98,9 @@ def test_handling_events_builds_no_machine_and_leaves_no_model_behind(
     assert machine.MACHINE.models == []
 
 
-def test_a_failing_event_leaves_no_model_on_the_shared_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_event_leaves_no_model_on_the_shared_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 

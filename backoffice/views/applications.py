@@ -178,7 +178,7 @@ async def download_document(request: web.Request) -> web.StreamResponse:
         document = await find_document(session, application_id, document_id)
     if document is None:
         raise web.HTTPNotFound
-    await request.app[keys.AUDIT_WRITER].record(
+    await request.app[keys.AUDIT_WRITER].submit(
         actor_type="officer",
         actor_id=str(officer.officer_id),
         action="document.downloaded",

@@ -64,7 +64,7 @@ async def _queue(
     if kind in ("phone", "id_number"):
         # Looking people up by personal data is itself a read of personal data; the
         # results are shown only once this is recorded.
-        await request.app[keys.AUDIT_WRITER].record(
+        await request.app[keys.AUDIT_WRITER].submit(
             actor_type="officer",
             actor_id=str(signed_in.officer_id),
             action="application.searched",
