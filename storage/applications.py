@@ -165,8 +165,10 @@ _OF_APPLICANT = (
     .where(_APPLICATIONS.c.applicant_id == bindparam("applicant_id"))
     .order_by(_APPLICATIONS.c.id)
 )
-_ACTIVE_TYPES = select(Document.doc_type).where(
-    Document.application_id == bindparam("application_id"), Document.replaced_at.is_(None)
+_DOCUMENTS = cast(Table, Document.__table__)
+_ACTIVE_TYPES = select(_DOCUMENTS.c.doc_type).where(
+    _DOCUMENTS.c.application_id == bindparam("application_id"),
+    _DOCUMENTS.c.replaced_at.is_(None),
 )
 
 
