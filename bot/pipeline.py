@@ -1,24 +1,29 @@
-"""One update, one unit of work: load the chat, run the flow, persist its effects, reply.
+"""Each update: load the chat, run the flow, persist its effects, reply.
 
 Exactly once: the update id is claimed in the same transaction as the effects (design §4.9),
-so a redelivered update changes nothing. Uploads are downloaded and sealed in the vault
-outside the transaction (a 20 MB download must not hold SQLite's write lock), then attached
-in the transaction that claims the update; a lost race removes the sealed file again.
+so a redelivered update changes nothing. Turns of different chats that arrive together share
+one transaction (`bot/batching.py`); each is answered only after it has committed, and a
+failed batch is applied again one turn per transaction. Uploads are downloaded and sealed in
+the vault outside any transaction (a 20 MB download must not hold SQLite's write lock), then
+attached in a transaction of their own that claims the update; a lost race removes the
+sealed file again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, Update
+from telegram import Bot, Update, User
 from telegram.error import TelegramError
 
+from bot.batching import TurnBatcher
 from bot.context import BotServices
 from bot.rendering import render_reply
 from bot.translate import Upload, to_input
@@ -47,7 +52,15 @@ from conversations.replies import Reply
 from conversations.snapshot import ApplicationInfo, InfoRequest, Snapshot
 from locales import resolve_locale
 from storage import applications, audit, casework, chats
-from storage.chats import Chat, claim_update, open_chat, save_chat
+from storage.chats import (
+    Chat,
+    claim_update,
+    claim_updates,
+    open_chat,
+    open_chats,
+    save_chat,
+    save_chats,
+)
 from storage.models import Document
 from storage.vault import StoredFile
 
@@ -66,16 +79,44 @@ class _Stored:
 
 @dataclass
 class _Turn:
-    """What one update's transaction works on."""
+    """What one update works on in its transaction.
+
+    `owned` and `documents`, when given, were loaded for the whole batch and serve the first
+    snapshot; `answers` are answer writes not yet sent (see `_write_answers`).
+    """
 
     session: AsyncSession
     chat: Chat
     telegram_language: str | None
     now: datetime
+    owned: Sequence[Row[Any]] | None = None
+    documents: Mapping[int, frozenset[str]] | None = None
     open_application: Row[Any] | None = None
     upload: _Stored | None = None
     discarded_files: list[str] = field(default_factory=list)
     attached: bool = False
+    answers: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One update's event, waiting for its turn."""
+
+    update: Update
+    event: Event
+
+    @property
+    def chat_id(self) -> int:
+        assert self.update.effective_chat is not None
+        return self.update.effective_chat.id
+
+    @property
+    def user(self) -> User:
+        assert self.update.effective_user is not None
+        return self.update.effective_user
+
+
+Applied = tuple[str, tuple[Reply, ...]] | None
 
 
 class ChatPipeline:
@@ -85,6 +126,9 @@ class ChatPipeline:
         self._services = services
         self._bot_id = bot_id
         self._background: set[asyncio.Task[None]] = set()
+        self._batcher: TurnBatcher[_Request, Applied] = TurnBatcher(
+            self._apply_batch, self._apply_request, key=lambda request: request.chat_id
+        )
 
     async def process(self, update: Update, bot: Bot) -> None:
         incoming = to_input(update)
@@ -104,10 +148,19 @@ class ChatPipeline:
         if replies is not None:
             await self._send(bot, chat.id, replies)
 
-    async def _apply(
-        self, update: Update, event: Event, upload: _Stored | None = None
-    ) -> tuple[str, tuple[Reply, ...]] | None:
+    async def _apply(self, update: Update, event: Event, upload: _Stored | None = None) -> Applied:
         """Claim the update and apply `event`; None when it was applied before."""
+        if upload is not None:
+            return await self._apply_alone(update, event, upload)
+        return await self._batcher.submit(_Request(update, event))
+
+    async def _apply_request(self, request: _Request) -> Applied:
+        return await self._apply_alone(request.update, request.event)
+
+    async def _apply_alone(
+        self, update: Update, event: Event, upload: _Stored | None = None
+    ) -> Applied:
+        """One update in a transaction of its own."""
         assert update.effective_chat is not None and update.effective_user is not None
         user = update.effective_user
         async with self._services.database.unit_of_work() as session:
@@ -119,6 +172,7 @@ class ChatPipeline:
             turn = _Turn(session, chat, user.language_code, self._now())
             turn.upload = upload
             replies = await self._run(turn, event)
+            await self._write_answers(turn)
             await save_chat(session, chat, now=turn.now)
             locale = resolve_locale(chat.locale, user.language_code)
         for name in turn.discarded_files:
@@ -126,6 +180,46 @@ class ChatPipeline:
         if upload is not None and not turn.attached:
             self._services.vault.delete(upload.file.storage_name)
         return locale, replies
+
+    async def _apply_batch(self, batch: Sequence[_Request]) -> list[Applied]:
+        """Several chats' updates in one transaction: claimed, loaded and saved together."""
+        now = self._now()
+        done: dict[int, tuple[_Turn, tuple[Reply, ...]]] = {}
+        async with self._services.database.unit_of_work() as session:
+            update_ids = [request.update.update_id for request in batch]
+            claimed = await claim_updates(session, bot_id=self._bot_id, update_ids=update_ids)
+            live = [request for request in batch if request.update.update_id in claimed]
+            if live:
+                senders = {request.chat_id: request.user.id for request in live}
+                chats = await open_chats(session, senders)
+                owned = await applications.of_applicants(
+                    session, {chat.applicant_id for chat in chats.values()}
+                )
+                drafts = [chat.application_id for chat in chats.values() if chat.application_id]
+                documents = await applications.active_document_types(session, drafts)
+                for request in live:
+                    chat = chats[request.chat_id]
+                    turn = _Turn(session, chat, request.user.language_code, now)
+                    turn.owned, turn.documents = owned[chat.applicant_id], documents
+                    done[request.update.update_id] = (turn, await self._run(turn, request.event))
+                answers = [answer for turn, _ in done.values() for answer in turn.answers]
+                await applications.save_answers(session, answers)
+                await save_chats(session, [turn.chat for turn, _ in done.values()], now=now)
+        results: list[Applied] = []
+        for request in batch:
+            if request.update.update_id not in done:
+                results.append(None)
+                continue
+            turn, replies = done.pop(request.update.update_id)
+            for name in turn.discarded_files:
+                self._services.vault.delete(name)
+            results.append((resolve_locale(turn.chat.locale, request.user.language_code), replies))
+        return results
+
+    async def _write_answers(self, turn: _Turn) -> None:
+        """Send the turn's answer writes; they wait so that a batch sends them together."""
+        await applications.save_answers(turn.session, turn.answers)
+        turn.answers.clear()
 
     async def _run(self, turn: _Turn, event: Event) -> tuple[Reply, ...]:
         snapshot = await self._snapshot(turn)
@@ -147,6 +241,13 @@ class ChatPipeline:
         """Persist one effect; returns the new reference when the draft was submitted."""
         session, chat = turn.session, turn.chat
         actor = {"actor_type": "applicant", "actor_id": str(chat.applicant_id)}
+        if isinstance(effect, SaveAnswer):
+            draft_id = await self._draft(turn, create=True)
+            columns = self._services.drafts.columns(draft_id, effect.field, effect.value)
+            turn.answers.append({"row_id": draft_id, **columns})
+            return None
+        # Whatever else an effect does comes after the answers given before it.
+        await self._write_answers(turn)
         if isinstance(effect, SetLocale):
             await chats.set_locale(session, chat, effect.locale)
             if chat.application_id is not None:
@@ -162,9 +263,6 @@ class ChatPipeline:
                 session, **actor, action="consent.recorded", subject_type="application",
                 subject_id=str(draft_id), details={"version": effect.version}, now=turn.now,
             )  # fmt: skip
-        elif isinstance(effect, SaveAnswer):
-            draft_id = await self._draft(turn, create=True)
-            await self._services.drafts.save(session, draft_id, effect.field, effect.value)
         elif isinstance(effect, AttachDocument):
             await self._attach(turn, await self._draft(turn, create=False), effect.doc_type)
         elif isinstance(effect, AttachInfoDocument):
@@ -261,13 +359,20 @@ class ChatPipeline:
     async def _snapshot(self, turn: _Turn) -> Snapshot:
         """What the flow needs about this chat, in two queries (one without a draft)."""
         session, chat = turn.session, turn.chat
-        owned = await applications.of_applicant(session, chat.applicant_id)
+        owned, preloaded = turn.owned, turn.documents
+        turn.owned = turn.documents = None  # loaded before this turn's effects: used once
+        if owned is None:
+            owned = (await applications.of_applicants(session, [chat.applicant_id]))[
+                chat.applicant_id
+            ]
         draft = next((a for a in owned if a.id == chat.application_id), None)
         documents: frozenset[str] = frozenset()
         answers = {}
         if draft is not None:
             answers = self._services.drafts.answers(draft)
-            documents = frozenset(await applications.active_document_types(session, draft.id))
+            if preloaded is None or draft.id not in preloaded:
+                preloaded = await applications.active_document_types(session, [draft.id])
+            documents = preloaded[draft.id]
         zone = self._services.settings.timezone
         submitted = [a for a in owned if a.status != "draft"]
         infos = tuple(

@@ -7,7 +7,7 @@ ORM objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -90,9 +90,9 @@ class Drafts:
     async def save(
         self, session: AsyncSession, application_id: int, field: str, value: Answer
     ) -> None:
-        """Store one answer on the application `application_id`."""
-        await session.execute(
-            _UPDATE, {"row_id": application_id, **self.columns(application_id, field, value)}
+        """Store one answer on the application `application_id` now."""
+        await save_answers(
+            session, [{"row_id": application_id, **self.columns(application_id, field, value)}]
         )
 
     def columns(self, application_id: int, field: str, value: Answer) -> dict[str, object]:
@@ -160,22 +160,46 @@ _APPLICATIONS = cast(Table, Application.__table__)
 _START = insert(_APPLICATIONS).returning(_APPLICATIONS.c.id)
 # The SET clause comes from the parameters given (every key but row_id).
 _UPDATE = update(_APPLICATIONS).where(_APPLICATIONS.c.id == bindparam("row_id"))
-_OF_APPLICANT = (
+_OF_APPLICANTS = (
     select(_APPLICATIONS)
-    .where(_APPLICATIONS.c.applicant_id == bindparam("applicant_id"))
+    .where(_APPLICATIONS.c.applicant_id.in_(bindparam("applicant_ids", expanding=True)))
     .order_by(_APPLICATIONS.c.id)
 )
 _DOCUMENTS = cast(Table, Document.__table__)
-_ACTIVE_TYPES = select(_DOCUMENTS.c.doc_type).where(
-    _DOCUMENTS.c.application_id == bindparam("application_id"),
+_ACTIVE_TYPES = select(_DOCUMENTS.c.application_id, _DOCUMENTS.c.doc_type).where(
+    _DOCUMENTS.c.application_id.in_(bindparam("application_ids", expanding=True)),
     _DOCUMENTS.c.replaced_at.is_(None),
 )
 
 
-async def of_applicant(session: AsyncSession, applicant_id: int) -> Sequence[Row[Any]]:
-    """Every application of one applicant, draft included, oldest first, as rows."""
-    return (await session.execute(_OF_APPLICANT, {"applicant_id": applicant_id})).all()
+async def of_applicants(
+    session: AsyncSession, applicant_ids: Collection[int]
+) -> dict[int, list[Row[Any]]]:
+    """Every application of each applicant, drafts included, oldest first, as rows."""
+    owned: dict[int, list[Row[Any]]] = {applicant_id: [] for applicant_id in applicant_ids}
+    rows = await session.execute(_OF_APPLICANTS, {"applicant_ids": sorted(owned)})
+    for row in rows:
+        owned[row.applicant_id].append(row)
+    return owned
 
 
-async def active_document_types(session: AsyncSession, application_id: int) -> Sequence[str]:
-    return (await session.scalars(_ACTIVE_TYPES, {"application_id": application_id})).all()
+async def active_document_types(
+    session: AsyncSession, application_ids: Collection[int]
+) -> dict[int, frozenset[str]]:
+    """The document types each application has an active (not replaced) document of."""
+    found: dict[int, set[str]] = {application_id: set() for application_id in application_ids}
+    if found:
+        rows = await session.execute(_ACTIVE_TYPES, {"application_ids": sorted(found)})
+        for application_id, doc_type in rows:
+            found[application_id].add(doc_type)
+    return {application_id: frozenset(types) for application_id, types in found.items()}
+
+
+async def save_answers(session: AsyncSession, answers: Sequence[dict[str, object]]) -> None:
+    """Write answers given as `Drafts.columns(...)` plus "row_id", grouped by the columns
+    they set, one executemany each."""
+    groups: dict[frozenset[str], list[dict[str, object]]] = {}
+    for values in answers:
+        groups.setdefault(frozenset(values), []).append(values)
+    for rows in groups.values():
+        await session.execute(_UPDATE, rows)

@@ -7,6 +7,7 @@ flush were most of a turn's CPU (B1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -23,11 +24,15 @@ NEW_CONVERSATION = "new"
 _APPLICANTS = cast(Table, Applicant.__table__)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 
-# On the Table, not the class: the ORM's bulk-insert path reports no rowcount.
+_PROCESSED = cast(Table, ProcessedUpdate.__table__)
+# On the Table, not the class: the ORM's bulk-insert path reports no rowcount. Given several
+# parameter sets, SQLAlchemy sends them as one multi-row INSERT; RETURNING names the rows
+# actually inserted (a conflict returns nothing).
 _CLAIM = {
-    dialect: insert(cast(Table, ProcessedUpdate.__table__))
+    dialect: insert(_PROCESSED)
     .values(bot_id=bindparam("bot_id"), update_id=bindparam("update_id"))
     .on_conflict_do_nothing()
+    .returning(_PROCESSED.c.update_id)
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 _CONVERSATION_COLUMNS = (
@@ -42,12 +47,14 @@ _APPLICANT_COLUMNS = (
     _APPLICANTS.c.locale,
     _APPLICANTS.c.blocked_bot,
 )
-_CHAT = (
+# Ordered, so that processes locking several chats at once always lock in the same order.
+_CHATS = (
     select(*_CONVERSATION_COLUMNS, *_APPLICANT_COLUMNS)
     .join_from(_CONVERSATIONS, _APPLICANTS, _CONVERSATIONS.c.applicant_id == _APPLICANTS.c.id)
-    .where(_CONVERSATIONS.c.chat_id == bindparam("chat_id"))
+    .where(_CONVERSATIONS.c.chat_id.in_(bindparam("chat_ids", expanding=True)))
+    .order_by(_CONVERSATIONS.c.chat_id)
 )
-_CHAT_LOCKED = _CHAT.with_for_update(of=_CONVERSATIONS)
+_CHATS_LOCKED = _CHATS.with_for_update(of=_CONVERSATIONS)
 _CONVERSATION = select(*_CONVERSATION_COLUMNS).where(
     _CONVERSATIONS.c.chat_id == bindparam("chat_id")
 )
@@ -118,9 +125,16 @@ async def claim_update(session: AsyncSession, *, bot_id: int, update_id: int) ->
     The row commits with the update's effects, so an update is applied exactly once even if
     Telegram delivers it again or the process restarts between receiving and confirming it.
     """
+    return update_id in await claim_updates(session, bot_id=bot_id, update_ids=[update_id])
+
+
+async def claim_updates(
+    session: AsyncSession, *, bot_id: int, update_ids: Sequence[int]
+) -> set[int]:
+    """Record several updates as processed in one statement; returns those not seen before."""
     statement = _CLAIM[session.get_bind().dialect.name]
-    result = await session.execute(statement, {"bot_id": bot_id, "update_id": update_id})
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    rows = [{"bot_id": bot_id, "update_id": update_id} for update_id in update_ids]
+    return set((await session.scalars(statement, rows)).all())
 
 
 async def open_chat(session: AsyncSession, *, telegram_user_id: int, chat_id: int) -> Chat:
@@ -130,13 +144,27 @@ async def open_chat(session: AsyncSession, *, telegram_user_id: int, chat_id: in
     in order across several bot processes (design §5); SQLite's write lock already does.
     A known chat costs one SELECT; the inserts run only on first contact.
     """
-    query = _CHAT_LOCKED if _is_postgres(session) else _CHAT
-    found = (await session.execute(query, {"chat_id": chat_id})).first()
-    if found is not None and found.telegram_user_id == telegram_user_id:
-        if found.blocked_bot:
-            await session.execute(_UNBLOCK, {"row_id": found.applicant_id})
-        return _chat(found, found)
-    return await _first_contact(session, telegram_user_id=telegram_user_id, chat_id=chat_id)
+    return (await open_chats(session, {chat_id: telegram_user_id}))[chat_id]
+
+
+async def open_chats(session: AsyncSession, senders: dict[int, int]) -> dict[int, Chat]:
+    """`open_chat` for several chats at once ({chat id: Telegram user id}), known chats in
+    one SELECT."""
+    query = _CHATS_LOCKED if _is_postgres(session) else _CHATS
+    found = (await session.execute(query, {"chat_ids": sorted(senders)})).all()
+    opened: dict[int, Chat] = {}
+    for row in found:
+        if row.telegram_user_id != senders[row.chat_id]:
+            continue
+        if row.blocked_bot:
+            await session.execute(_UNBLOCK, {"row_id": row.applicant_id})
+        opened[row.chat_id] = _chat(row, row)
+    for chat_id, telegram_user_id in senders.items():
+        if chat_id not in opened:
+            opened[chat_id] = await _first_contact(
+                session, telegram_user_id=telegram_user_id, chat_id=chat_id
+            )
+    return opened
 
 
 async def _first_contact(session: AsyncSession, *, telegram_user_id: int, chat_id: int) -> Chat:
@@ -177,19 +205,27 @@ def _chat(conversation: Any, applicant: Any) -> Chat:
 
 async def save_chat(session: AsyncSession, chat: Chat, *, now: datetime) -> None:
     """Write the chat's state, context and draft link back, if any of them changed."""
-    if not chat.changed:
+    await save_chats(session, [chat], now=now)
+
+
+async def save_chats(session: AsyncSession, chats: Sequence[Chat], *, now: datetime) -> None:
+    """`save_chat` for several chats, in one statement (executemany)."""
+    changed = [chat for chat in chats if chat.changed]
+    if not changed:
         return
-    await session.execute(
-        _SAVE,
+    rows = [
         {
             "row_chat_id": chat.chat_id,
             "new_state": chat.state,
             "new_context": chat.context,
             "new_application_id": chat.application_id,
             "now": now,
-        },
-    )
-    chat.mark_saved()
+        }
+        for chat in changed
+    ]
+    await session.execute(_SAVE, rows)
+    for chat in changed:
+        chat.mark_saved()
 
 
 async def set_locale(session: AsyncSession, chat: Chat, locale: str) -> None:
