@@ -52,6 +52,7 @@ from conversations.replies import Reply
 from conversations.snapshot import ApplicationInfo, InfoRequest, Snapshot
 from locales import resolve_locale
 from storage import applications, audit, casework, chats
+from storage.audit import AuditEntry, check_entry
 from storage.chats import (
     Chat,
     claim_update,
@@ -82,7 +83,8 @@ class _Turn:
     """What one update works on in its transaction.
 
     `owned` and `documents`, when given, were loaded for the whole batch and serve the first
-    snapshot; `answers` are answer writes not yet sent (see `_write_answers`).
+    snapshot; `answers` and `audit` are answer writes and audit events not yet sent (see
+    `_write_answers`, `_write_audit`).
     """
 
     session: AsyncSession
@@ -96,6 +98,7 @@ class _Turn:
     discarded_files: list[str] = field(default_factory=list)
     attached: bool = False
     answers: list[dict[str, object]] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ class ChatPipeline:
             replies = await self._run(turn, event)
             await self._write_answers(turn)
             await save_chat(session, chat, now=turn.now)
+            await self._write_audit(turn)
             locale = resolve_locale(chat.locale, user.language_code)
         for name in turn.discarded_files:
             self._services.vault.delete(name)
@@ -205,6 +209,8 @@ class ChatPipeline:
                 answers = [answer for turn, _ in done.values() for answer in turn.answers]
                 await applications.save_answers(session, answers)
                 await save_chats(session, [turn.chat for turn, _ in done.values()], now=now)
+                events = [entry for turn, _ in done.values() for entry in turn.audit]
+                await audit.record_many(session, events)
         results: list[Applied] = []
         for request in batch:
             if request.update.update_id not in done:
@@ -220,6 +226,12 @@ class ChatPipeline:
         """Send the turn's answer writes; they wait so that a batch sends them together."""
         await applications.save_answers(turn.session, turn.answers)
         turn.answers.clear()
+
+    async def _write_audit(self, turn: _Turn) -> None:
+        """Append the turn's audit events to the chain; they wait so that a batch appends them
+        together, under one lock of the chain's head."""
+        await audit.record_many(turn.session, turn.audit)
+        turn.audit.clear()
 
     async def _run(self, turn: _Turn, event: Event) -> tuple[Reply, ...]:
         snapshot = await self._snapshot(turn)
@@ -240,7 +252,6 @@ class ChatPipeline:
     async def _effect(self, turn: _Turn, effect: Effect) -> str | None:
         """Persist one effect; returns the new reference when the draft was submitted."""
         session, chat = turn.session, turn.chat
-        actor = {"actor_type": "applicant", "actor_id": str(chat.applicant_id)}
         if isinstance(effect, SaveAnswer):
             draft_id = await self._draft(turn, create=True)
             columns = self._services.drafts.columns(draft_id, effect.field, effect.value)
@@ -259,20 +270,19 @@ class ChatPipeline:
             await applications.record_consent(
                 session, draft_id, version=effect.version, now=turn.now
             )
-            await audit.record(
-                session, **actor, action="consent.recorded", subject_type="application",
-                subject_id=str(draft_id), details={"version": effect.version}, now=turn.now,
-            )  # fmt: skip
+            _audit(turn, "consent.recorded", draft_id, {"version": effect.version})
         elif isinstance(effect, AttachDocument):
             await self._attach(turn, await self._draft(turn, create=False), effect.doc_type)
         elif isinstance(effect, AttachInfoDocument):
             target_id = self._open_application_id(turn)
             await self._attach(turn, target_id, effect.doc_type)
+            await self._write_audit(turn)  # casework appends its own events after these
             await casework.record_applicant_reply(
                 session, self._services.drafts.cipher, application_id=target_id,
                 text=None, document_type=effect.doc_type, now=turn.now,
             )  # fmt: skip
         elif isinstance(effect, ReplyToOfficer):
+            await self._write_audit(turn)  # casework appends its own events after these
             await casework.record_applicant_reply(
                 session, self._services.drafts.cipher,
                 application_id=self._open_application_id(turn),
@@ -284,10 +294,7 @@ class ChatPipeline:
                 session, draft_id, now=turn.now, timezone=self._services.settings.timezone
             )
             chat.application_id = None
-            await audit.record(
-                session, **actor, action="application.submitted", subject_type="application",
-                subject_id=str(draft_id), details={"reference": reference}, now=turn.now,
-            )  # fmt: skip
+            _audit(turn, "application.submitted", draft_id, {"reference": reference})
             return reference
         elif isinstance(effect, DiscardDraft):
             await self._discard(turn)
@@ -332,14 +339,9 @@ class ChatPipeline:
         )
         turn.session.add(document)
         await turn.session.flush()
-        await audit.record(
-            turn.session, actor_type="applicant", actor_id=str(turn.chat.applicant_id),
-            action="document.received", subject_type="application",
-            subject_id=str(application_id),
-            details={"document_id": document.id, "doc_type": doc_type,
-                     "content_type": upload.content_type, "size": upload.file.size},
-            now=turn.now,
-        )  # fmt: skip
+        details = {"document_id": document.id, "doc_type": doc_type,
+                   "content_type": upload.content_type, "size": upload.file.size}  # fmt: skip
+        _audit(turn, "document.received", application_id, details)
         turn.attached = True
 
     async def _discard(self, turn: _Turn) -> None:
@@ -350,11 +352,7 @@ class ChatPipeline:
         chat.application_id = None
         await save_chat(turn.session, chat, now=turn.now)  # unlinked before it is deleted
         turn.discarded_files.extend(await applications.delete_draft(turn.session, draft_id))
-        await audit.record(
-            turn.session, actor_type="applicant", actor_id=str(chat.applicant_id),
-            action="draft.discarded", subject_type="application", subject_id=str(draft_id),
-            now=turn.now,
-        )  # fmt: skip
+        _audit(turn, "draft.discarded", draft_id)
 
     async def _snapshot(self, turn: _Turn) -> Snapshot:
         """What the flow needs about this chat, in two queries (one without a draft)."""
@@ -498,3 +496,17 @@ async def _answer_callback(update: Update) -> None:
         await update.callback_query.answer()
     except TelegramError as error:
         log.info("could not answer a callback query: %s", type(error).__name__)
+
+
+def _audit(
+    turn: _Turn, action: str, application_id: int, details: dict[str, object] | None = None
+) -> None:
+    """Queue an audit event of the applicant's on an application for the end of the turn's
+    transaction; an event that would hold personal data is refused here (ValueError)."""
+    turn.audit.append(
+        check_entry(
+            actor_type="applicant", actor_id=str(turn.chat.applicant_id), action=action,
+            subject_type="application", subject_id=str(application_id), details=details,
+            now=turn.now,
+        )
+    )  # fmt: skip

@@ -20,13 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, cast, func, insert, select, type_coerce, update
+from sqlalchemy import Table, Text, bindparam, cast, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -190,7 +191,7 @@ async def record_many(session: AsyncSession, entries: Sequence[AuditEntry]) -> l
         events.append(event)
     # One multi-row statement rather than ORM objects: the batch costs one round trip.
     await session.execute(
-        insert(AuditEvent),
+        insert(_EVENTS),
         [
             {
                 "seq": event.seq,
@@ -237,19 +238,24 @@ def _chained(entry: AuditEntry, seq: int, prev_hash: str) -> AuditEvent:
     )
 
 
+# Every audited change runs these; built once, on the tables (no ORM statement path).
+_HEADS = typing.cast(Table, AuditHead.__table__)
+_EVENTS = typing.cast(Table, AuditEvent.__table__)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_LOCK_HEAD = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.id == HEAD_ID).with_for_update()
+
+
 async def _move_head(session: AsyncSession, last: AuditEvent) -> None:
-    await session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(seq=last.seq, hash=last.hash)
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_MOVE_HEAD, {"new_seq": last.seq, "new_hash": last.hash})
 
 
 async def _lock_head(session: AsyncSession) -> tuple[int, str]:
     """Lock the head row for this transaction, creating it race-free on first use."""
-    locked = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
-    row = (await session.execute(locked)).one_or_none()
+    row = (await session.execute(_LOCK_HEAD)).one_or_none()
     if row is None:
         dialect = session.get_bind().dialect.name
         upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -258,7 +264,7 @@ async def _lock_head(session: AsyncSession) -> tuple[int, str]:
             .values(id=HEAD_ID, seq=0, hash=GENESIS_HASH)
             .on_conflict_do_nothing(index_elements=["id"])
         )
-        row = (await session.execute(locked)).one()
+        row = (await session.execute(_LOCK_HEAD)).one()
     return int(row.seq), str(row.hash)
 
 
