@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# Connections each PostgreSQL engine keeps open. SQLAlchemy's default of 5 (plus 10 opened
-# and closed again on demand) had bursts of 50 officers open fresh asyncpg connections,
-# each with its own set-up round trips: B3's application page p99 was 431 ms with it and
-# 23 ms with connections kept.
-POSTGRES_POOL_SIZE = 20
-POSTGRES_MAX_OVERFLOW = 10
+# Connections a pool keeps open (PostgreSQL's two engines, SQLite's readers). SQLAlchemy's
+# default of 5, plus 10 opened and closed again on demand, had bursts of 50 officers open
+# fresh connections, each with its own set-up (asyncpg's round trips; on SQLite a new
+# aiosqlite thread and the PRAGMAs): B3's application page p99 on PostgreSQL was 431 ms with
+# it and 23 ms with connections kept. SQLite's single writer needs no more than the default.
+POOL_SIZE = 20
+POOL_MAX_OVERFLOW = 10
 
 
 class Database:
@@ -33,8 +34,8 @@ class Database:
         if self.is_sqlite:
             engine_kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         elif self.is_postgres:
-            engine_kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
-            engine_kwargs.setdefault("max_overflow", POSTGRES_MAX_OVERFLOW)
+            engine_kwargs.setdefault("pool_size", POOL_SIZE)
+            engine_kwargs.setdefault("max_overflow", POOL_MAX_OVERFLOW)
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **engine_kwargs)
         # Readers get their own pool: connections that are read-only for life. On SQLite they
         # begin deferred transactions, so reads never queue behind the writer; every unit of
@@ -45,8 +46,12 @@ class Database:
         self._read_engine = self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine, read_only=False)
+            read_kwargs = dict(engine_kwargs)
+            if self.url.database not in (None, "", ":memory:"):
+                read_kwargs.setdefault("pool_size", POOL_SIZE)
+                read_kwargs.setdefault("max_overflow", POOL_MAX_OVERFLOW)
             self._read_engine = create_async_engine(
-                url, echo=echo, pool_reset_on_return=None, **engine_kwargs
+                url, echo=echo, pool_reset_on_return=None, **read_kwargs
             )
             _configure_sqlite(self._read_engine, read_only=True)
         elif self.is_postgres:
