@@ -13,8 +13,9 @@ over and over: agree to the privacy notice, company name, a mistyped credit code
 the right one, industry button, years, employees, revenue, owner, a resident ID number with a
 wrong check digit (re-asked), the right one, the phone by the contact button, an amount that
 is not a number (re-asked), amount, term, /cancel, "Yes, discard", /apply. Every update goes
-through the state machine and a database transaction (the update id is claimed in it; the
-bot's side checks that every update left its row). Chats type ahead up to `--window`
+through the state machine and a committed database transaction (the update id is claimed in
+it; updates of different chats that arrive together share one, as the bot runs in
+production; the bot's side checks that every update left its row). Chats type ahead up to `--window`
 unanswered updates, so a reply in the wrong order would be caught (out_of_order). The bare
 echo bot handles updates concurrently with no per-chat order, so its count is not zero; it
 is reported, not judged.
