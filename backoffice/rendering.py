@@ -54,6 +54,14 @@ def _gettext(context: Context, message: str, **variables: Any) -> str:
 
 
 @jinja2.pass_context
+def _pgettext(context: Context, message_context: str, message: str, **variables: Any) -> str:
+    """gettext for a message whose translation depends on where it stands ("Submitted" as
+    a status is 已提交, as the date column 提交时间)."""
+    text = translations(context.get("locale", DEFAULT)).pgettext(message_context, message)
+    return _trusted(text) % variables
+
+
+@jinja2.pass_context
 def _ngettext(context: Context, singular: str, plural: str, count: int, **variables: Any) -> str:
     variables.setdefault("num", count)
     text = translations(context.get("locale", DEFAULT)).ngettext(singular, plural, count)
@@ -136,7 +144,7 @@ def setup_templates(app: web.Application) -> jinja2.Environment:
     # What install_gettext_callables(newstyle=True) sets up, without its wrappers (see
     # _gettext); newstyle_gettext also tells {% trans %} blocks to leave formatting to us.
     env.newstyle_gettext = True  # type: ignore[attr-defined]
-    env.globals.update(gettext=_gettext, ngettext=_ngettext, _=_gettext)
+    env.globals.update(gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext, _=_gettext)
     env.filters.update(moment=_moment, money=_money, number=_number)
     return env
 

@@ -11,6 +11,7 @@ from storage.database import Database
 from tests.test_backoffice_harness import (
     Browser,
     Clock,
+    add_application,
     add_officer,
     audit_actions,
     cipher,
@@ -77,3 +78,19 @@ async def test_sign_in_page_follows_the_browser_language(browser: Browser) -> No
     english = await browser.get("/login", headers={"Accept-Language": "en-GB"})
     assert '<html lang="zh-Hans">' in chinese.text
     assert '<html lang="en">' in english.text
+
+
+async def test_submitted_reads_as_a_status_or_as_a_time_by_where_it_stands(
+    browser: Browser, database: Database, clock: Clock
+) -> None:
+    officer = await add_officer(database, cipher(), username="li.na", role="officer")
+    application_id = await add_application(database, company="Minjiang Tea Co.")
+    await browser.open_session(database, officer, clock)
+    await browser.post("/preferences/language", {"locale": "zh_Hans", "next": "/"})
+
+    queue = (await browser.get("/")).text
+    page = (await browser.get(f"/applications/{application_id}")).text
+
+    assert "<th>提交时间</th>" in queue
+    assert "已提交" in queue, "the submitted application's status"
+    assert "提交时间" in page
