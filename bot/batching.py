@@ -88,7 +88,11 @@ class TurnBatcher(Generic[Request, Result]):
         except BaseException as error:
             # Cancelled (shutting down): nobody may wait for ever on a turn never applied.
             for queued in (*batch, *self._queue):
-                if not queued.result.done():
+                if queued.result.done():
+                    continue
+                if isinstance(error, asyncio.CancelledError):
+                    queued.result.cancel()
+                else:
                     queued.result.set_exception(error)
             self._queue = []
             raise

@@ -7,6 +7,7 @@ flush were most of a turn's CPU (B1).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,14 +106,15 @@ class Chat:
     _stored: tuple[str, dict[str, Any], int | None] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._stored = (self.state, dict(self.context), self.application_id)
+        self.mark_saved()
 
     @property
     def changed(self) -> bool:
         return (self.state, self.context, self.application_id) != self._stored
 
     def mark_saved(self) -> None:
-        self._stored = (self.state, dict(self.context), self.application_id)
+        # A deep copy: a value changed inside the context must still count as a change.
+        self._stored = (self.state, copy.deepcopy(self.context), self.application_id)
 
 
 def _is_postgres(session: AsyncSession) -> bool:

@@ -182,3 +182,14 @@ async def test_an_update_that_fails_in_a_batch_fails_alone(
         assert users[4201].history[seen[4201] :] == []
     assert await _company_names(database) == {"Good One Ltd", "Good Two Ltd", None}
     assert await _processed(database, list(sent.values())) == {sent[4200], sent[4202]}
+
+
+async def test_a_turn_whose_caller_went_away_is_still_applied() -> None:
+    recorder = Recorder()
+    batcher = recorder.batcher()
+    leaving = asyncio.create_task(batcher.submit(("a", "sent before leaving")))
+    staying = asyncio.create_task(batcher.submit(("b", "stays")))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    assert await staying == "done stays"
+    assert recorder.batches == [[("a", "sent before leaving"), ("b", "stays")]]
