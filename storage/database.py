@@ -37,12 +37,12 @@ class Database:
             engine_kwargs.setdefault("pool_size", POOL_SIZE)
             engine_kwargs.setdefault("max_overflow", POOL_MAX_OVERFLOW)
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **engine_kwargs)
-        # Readers get their own pool: connections that are read-only for life. On SQLite they
-        # begin deferred transactions, so reads never queue behind the writer; every unit of
-        # work ends in COMMIT or ROLLBACK, so the pool's own rollback on return would only be
-        # one more hop through aiosqlite's thread. On PostgreSQL (READ COMMITTED) each
-        # statement reads its own snapshot even inside a transaction, so reads run without
-        # one: no BEGIN and COMMIT round trips, and the server refuses any write.
+        # Readers get their own pool: connections that are read-only for life, running
+        # without a transaction, each statement on its own snapshot (on PostgreSQL, READ
+        # COMMITTED gives a statement no more than that even inside a transaction). Reads
+        # never queue behind SQLite's writer and skip BEGIN and COMMIT round trips; the
+        # database refuses any write. On SQLite the pool's own rollback on return would only
+        # be one more hop through aiosqlite's thread, so it is off.
         self._read_engine = self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine, read_only=False)
@@ -113,7 +113,9 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
     pysqlite's own deferred BEGIN lets two transactions both read and then fail to upgrade
     to a write lock (SQLITE_BUSY without waiting); `BEGIN IMMEDIATE` takes the write lock up
     front so the busy timeout applies and concurrent writers simply take turns. Read-only
-    connections refuse writes outright and begin deferred, sharing WAL snapshots.
+    connections refuse writes outright and run without a transaction: each statement reads
+    its own WAL snapshot, as reads on PostgreSQL do (READ COMMITTED, autocommit), and a page
+    saves the BEGIN's hops through aiosqlite's thread.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -128,8 +130,9 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
-    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+    if read_only:
+        return
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
