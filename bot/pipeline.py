@@ -55,7 +55,6 @@ from storage import applications, audit, casework, chats
 from storage.audit import AuditEntry, check_entry
 from storage.chats import (
     Chat,
-    claim_update,
     claim_updates,
     open_chat,
     open_chats,
@@ -130,7 +129,7 @@ class ChatPipeline:
         self._bot_id = bot_id
         self._background: set[asyncio.Task[None]] = set()
         self._batcher: TurnBatcher[_Request, Applied] = TurnBatcher(
-            self._apply_batch, self._apply_request, key=lambda request: request.chat_id
+            self._apply_batch, self._apply_alone, key=lambda request: request.chat_id
         )
 
     async def process(self, update: Update, bot: Bot) -> None:
@@ -154,39 +153,18 @@ class ChatPipeline:
     async def _apply(self, update: Update, event: Event, upload: _Stored | None = None) -> Applied:
         """Claim the update and apply `event`; None when it was applied before."""
         if upload is not None:
-            return await self._apply_alone(update, event, upload)
+            return (await self._apply_batch([_Request(update, event)], upload))[0]
         return await self._batcher.submit(_Request(update, event))
 
-    async def _apply_request(self, request: _Request) -> Applied:
-        return await self._apply_alone(request.update, request.event)
+    async def _apply_alone(self, request: _Request) -> Applied:
+        """One update in a transaction of its own (after its batch failed)."""
+        return (await self._apply_batch([request]))[0]
 
-    async def _apply_alone(
-        self, update: Update, event: Event, upload: _Stored | None = None
-    ) -> Applied:
-        """One update in a transaction of its own."""
-        assert update.effective_chat is not None and update.effective_user is not None
-        user = update.effective_user
-        async with self._services.database.unit_of_work() as session:
-            if not await claim_update(session, bot_id=self._bot_id, update_id=update.update_id):
-                return None
-            chat = await open_chat(
-                session, telegram_user_id=user.id, chat_id=update.effective_chat.id
-            )
-            turn = _Turn(session, chat, user.language_code, self._now())
-            turn.upload = upload
-            replies = await self._run(turn, event)
-            await self._write_answers(turn)
-            await save_chat(session, chat, now=turn.now)
-            await self._write_audit(turn)
-            locale = resolve_locale(chat.locale, user.language_code)
-        for name in turn.discarded_files:
-            self._services.vault.delete(name)
-        if upload is not None and not turn.attached:
-            self._services.vault.delete(upload.file.storage_name)
-        return locale, replies
-
-    async def _apply_batch(self, batch: Sequence[_Request]) -> list[Applied]:
-        """Several chats' updates in one transaction: claimed, loaded and saved together."""
+    async def _apply_batch(
+        self, batch: Sequence[_Request], upload: _Stored | None = None
+    ) -> list[Applied]:
+        """Updates of different chats in one transaction: claimed, loaded and saved together.
+        `upload`, already sealed in the vault, belongs to a batch of one."""
         now = self._now()
         done: dict[int, tuple[_Turn, tuple[Reply, ...]]] = {}
         async with self._services.database.unit_of_work() as session:
@@ -195,15 +173,15 @@ class ChatPipeline:
             live = [request for request in batch if request.update.update_id in claimed]
             if live:
                 senders = {request.chat_id: request.user.id for request in live}
-                chats = await open_chats(session, senders)
+                opened = await open_chats(session, senders)
                 owned = await applications.of_applicants(
-                    session, {chat.applicant_id for chat in chats.values()}
+                    session, {chat.applicant_id for chat in opened.values()}
                 )
-                drafts = [chat.application_id for chat in chats.values() if chat.application_id]
+                drafts = [chat.application_id for chat in opened.values() if chat.application_id]
                 documents = await applications.active_document_types(session, drafts)
                 for request in live:
-                    chat = chats[request.chat_id]
-                    turn = _Turn(session, chat, request.user.language_code, now)
+                    chat = opened[request.chat_id]
+                    turn = _Turn(session, chat, request.user.language_code, now, upload=upload)
                     turn.owned, turn.documents = owned[chat.applicant_id], documents
                     done[request.update.update_id] = (turn, await self._run(turn, request.event))
                 answers = [answer for turn, _ in done.values() for answer in turn.answers]
@@ -211,6 +189,8 @@ class ChatPipeline:
                 await save_chats(session, [turn.chat for turn, _ in done.values()], now=now)
                 events = [entry for turn, _ in done.values() for entry in turn.audit]
                 await audit.record_many(session, events)
+        if upload is not None and not any(turn.attached for turn, _ in done.values()):
+            self._services.vault.delete(upload.file.storage_name)
         results: list[Applied] = []
         for request in batch:
             if request.update.update_id not in done:

@@ -121,19 +121,15 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def claim_update(session: AsyncSession, *, bot_id: int, update_id: int) -> bool:
-    """Record the update as processed; False when it already was (a redelivery).
-
-    The row commits with the update's effects, so an update is applied exactly once even if
-    Telegram delivers it again or the process restarts between receiving and confirming it.
-    """
-    return update_id in await claim_updates(session, bot_id=bot_id, update_ids=[update_id])
-
-
 async def claim_updates(
     session: AsyncSession, *, bot_id: int, update_ids: Sequence[int]
 ) -> set[int]:
-    """Record several updates as processed in one statement; returns those not seen before."""
+    """Record updates as processed, in one statement; returns those not seen before (the
+    others are redeliveries).
+
+    The rows commit with the updates' effects, so an update is applied exactly once even if
+    Telegram delivers it again or the process restarts between receiving and confirming it.
+    """
     statement = _CLAIM[session.get_bind().dialect.name]
     rows = [{"bot_id": bot_id, "update_id": update_id} for update_id in update_ids]
     return set((await session.scalars(statement, rows)).all())
